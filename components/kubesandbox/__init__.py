@@ -1,0 +1,30 @@
+"""Pulumi components for Kubernetes clusters that run untrusted workloads in a sandbox."""
+
+from kubesandbox.errors import Problem, SpecError
+from kubesandbox.gke_cluster import SandboxedGkeCluster, SandboxedGkeClusterArgs
+from kubesandbox.gke_spec import GkeCluster, NodePool, Regional, ReleaseChannel, Taint, Zonal
+from kubesandbox.runtime import GKE_GVISOR, Isolation, Runtime, Toleration
+from kubesandbox.workload import SandboxedWorkload, SandboxedWorkloadArgs
+from kubesandbox.workload_spec import Egress, Resources, Workload
+
+__all__ = [
+    "GKE_GVISOR",
+    "Egress",
+    "GkeCluster",
+    "Isolation",
+    "NodePool",
+    "Problem",
+    "Regional",
+    "ReleaseChannel",
+    "Resources",
+    "Runtime",
+    "SandboxedGkeCluster",
+    "SandboxedGkeClusterArgs",
+    "SandboxedWorkload",
+    "SandboxedWorkloadArgs",
+    "SpecError",
+    "Taint",
+    "Toleration",
+    "Workload",
+    "Zonal",
+]

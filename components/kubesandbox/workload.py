@@ -1,0 +1,272 @@
+"""A sandboxed workload: its namespace, identity, Deployment, Service, disruption budget and
+network policies, all hardened for Pod Security `restricted` and for running under a sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from kubesandbox import workload_spec
+from kubesandbox.errors import raise_if_any
+from kubesandbox.labels import ALLOWED_RUNTIME_CLASSES_ANNOTATION, MANAGED_BY, SANDBOXED_LABEL
+from kubesandbox.workload_spec import Egress, Workload
+
+# The metadata server hands out node and workload credentials. Sandboxed code must never reach it.
+METADATA_SERVER = "169.254.169.254/32"
+# Cluster-internal and VPC addresses stay closed even when a workload may reach the internet.
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+# Time Pulumi allows beyond the rollout's own deadline, so Kubernetes' reason is what surfaces.
+_AWAIT_MARGIN_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class SandboxedWorkloadArgs:
+    """Inputs of a SandboxedWorkload."""
+
+    workload: Workload
+    """The workload to deploy."""
+    wait_for: Sequence[pulumi.Resource] = ()
+    """Resources the pods need first, such as the sandbox node pool, so pods never race nodes."""
+
+
+class SandboxedWorkload(pulumi.ComponentResource):
+    """Namespace, ServiceAccount, Deployment, Service, PodDisruptionBudget and NetworkPolicies
+    of one workload. Pass the Kubernetes provider in `opts.providers`."""
+
+    namespace: k8s.core.v1.Namespace
+    deployment: k8s.apps.v1.Deployment
+    service: k8s.core.v1.Service | None
+
+    def __init__(
+        self,
+        name: str,
+        args: SandboxedWorkloadArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        workload = args.workload
+        raise_if_any(f'workload "{name}"', workload_spec.problems(workload))
+        super().__init__("kubesandbox:index:SandboxedWorkload", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        labels = {"app.kubernetes.io/name": workload.name, **MANAGED_BY}
+
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={
+                "name": workload.namespace_name,
+                "labels": {**namespace_labels(), **MANAGED_BY},
+                "annotations": {ALLOWED_RUNTIME_CLASSES_ANNOTATION: workload.runtime.class_name},
+            },
+            opts=child,
+        )
+        # Children name the namespace through its output, so none is created before it.
+        namespace = self.namespace.metadata.apply(lambda m: str(m["name"]))
+
+        k8s.core.v1.ServiceAccount(
+            f"{name}-service-account",
+            metadata={"name": workload.name, "namespace": namespace, "labels": labels},
+            # Untrusted code gets no Kubernetes API credentials.
+            automount_service_account_token=False,
+            opts=child,
+        )
+
+        deadline = workload.progress_deadline_seconds
+        timeout = f"{deadline + _AWAIT_MARGIN_SECONDS}s"
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata={"name": workload.name, "namespace": namespace, "labels": labels},
+            spec={
+                "replicas": workload.replicas,
+                # A pod that cannot schedule or start fails the rollout within this deadline,
+                # and `pulumi up` reports Kubernetes' reason instead of waiting ten minutes.
+                "progressDeadlineSeconds": deadline,
+                "selector": {"matchLabels": {"app.kubernetes.io/name": workload.name}},
+                "strategy": {
+                    "type": "RollingUpdate",
+                    "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+                },
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": pod_spec(workload),
+                },
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=list(args.wait_for),
+                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
+            ),
+        )
+
+        self.service = None
+        if workload.port is not None:
+            self.service = k8s.core.v1.Service(
+                f"{name}-service",
+                metadata={"name": workload.name, "namespace": namespace, "labels": labels},
+                spec={
+                    "type": "ClusterIP",
+                    "selector": {"app.kubernetes.io/name": workload.name},
+                    "ports": [{"name": "http", "port": 80, "targetPort": workload.port}],
+                },
+                opts=child,
+            )
+
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-disruption-budget",
+            metadata={"name": workload.name, "namespace": namespace, "labels": labels},
+            # maxUnavailable rather than minAvailable: a single-replica workload must not block
+            # node upgrades forever.
+            spec={
+                "maxUnavailable": 1,
+                "selector": {"matchLabels": {"app.kubernetes.io/name": workload.name}},
+            },
+            opts=child,
+        )
+
+        for policy_name, spec in network_policies(workload).items():
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{policy_name}",
+                metadata={"name": policy_name, "namespace": namespace, "labels": labels},
+                spec=spec,
+                opts=child,
+            )
+
+        self.register_outputs(
+            {
+                "namespace": namespace,
+                "deployment": self.deployment.metadata.apply(lambda m: m["name"]),
+                "runtime_class": workload.runtime.class_name,
+            }
+        )
+
+
+def namespace_labels() -> dict[str, str]:
+    """Pod Security `restricted`, enforced, audited and warned, plus the sandboxed marker."""
+    return {
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+        SANDBOXED_LABEL: "true",
+    }
+
+
+def pod_spec(workload: Workload) -> dict[str, Any]:
+    """The pod template's spec, as the Kubernetes API spells it."""
+    runtime = workload.runtime
+    container: dict[str, Any] = {
+        "name": workload.name,
+        "image": workload.image,
+        "imagePullPolicy": "IfNotPresent",
+        "resources": {
+            "requests": workload.resources.requests,
+            "limits": workload.resources.limits,
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": workload.run_as_user,
+            "runAsGroup": workload.run_as_user,
+            "capabilities": {
+                "drop": ["ALL"],
+                **({"add": list(workload.add_capabilities)} if workload.add_capabilities else {}),
+            },
+        },
+        "volumeMounts": [
+            {"name": _volume_name(i), "mountPath": path}
+            for i, path in enumerate(workload.writable_paths)
+        ],
+    }
+    if workload.command:
+        container["command"] = list(workload.command)
+    if workload.args:
+        container["args"] = list(workload.args)
+    if workload.env:
+        container["env"] = [{"name": k, "value": v} for k, v in sorted(workload.env.items())]
+    if workload.port is not None:
+        container["ports"] = [{"name": "http", "containerPort": workload.port}]
+        container["readinessProbe"] = {
+            "tcpSocket": {"port": workload.port},
+            "periodSeconds": 10,
+        }
+    spec: dict[str, Any] = {
+        "runtimeClassName": runtime.class_name,
+        "serviceAccountName": workload.name,
+        "automountServiceAccountToken": False,
+        # Service links would expose every Service in the namespace as environment variables.
+        "enableServiceLinks": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": workload.run_as_user,
+            "runAsGroup": workload.run_as_user,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container],
+        "volumes": [
+            {"name": _volume_name(i), "emptyDir": {"sizeLimit": workload.scratch_size}}
+            for i in range(len(workload.writable_paths))
+        ],
+    }
+    if runtime.node_selector:
+        spec["nodeSelector"] = dict(runtime.node_selector)
+    if runtime.tolerations:
+        spec["tolerations"] = [t.manifest() for t in runtime.tolerations]
+    return spec
+
+
+def network_policies(workload: Workload) -> dict[str, dict[str, Any]]:
+    """NetworkPolicies by name: deny everything, then open only what the workload declares."""
+    selector = {"matchLabels": {"app.kubernetes.io/name": workload.name}}
+    policies: dict[str, dict[str, Any]] = {
+        "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+    }
+    if workload.port is not None:
+        sources: list[dict[str, Any]] = [{"podSelector": {}}]
+        sources += [
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+            for namespace in workload.ingress_from_namespaces
+        ]
+        policies[f"{workload.name}-ingress"] = {
+            "podSelector": selector,
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": sources, "ports": [{"protocol": "TCP", "port": workload.port}]}],
+        }
+    if workload.egress is not Egress.NONE:
+        rules: list[dict[str, Any]] = [
+            {
+                "to": [
+                    {
+                        "namespaceSelector": {
+                            "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                        },
+                        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                    }
+                ],
+                "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+            }
+        ]
+        if workload.egress is Egress.INTERNET:
+            rules.append(
+                {
+                    "to": [
+                        {
+                            "ipBlock": {
+                                "cidr": "0.0.0.0/0",
+                                "except": [METADATA_SERVER, *PRIVATE_RANGES],
+                            }
+                        }
+                    ]
+                }
+            )
+        policies[f"{workload.name}-egress"] = {
+            "podSelector": selector,
+            "policyTypes": ["Egress"],
+            "egress": rules,
+        }
+    return policies
+
+
+def _volume_name(index: int) -> str:
+    return f"scratch-{index}"
