@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from kubesandbox.errors import Problem, SpecError
+
 from stacks import dev, prod, staging
 from stacks.spec import StackSpec
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pulumi
-
 from kubesandbox import (
     SandboxedGkeCluster,
     SandboxedGkeClusterArgs,
@@ -11,6 +10,7 @@ from kubesandbox import (
     SandboxedWorkloadArgs,
 )
 from kubesandbox.errors import raise_if_any
+
 from stacks import settings, spec, stack_spec
 
 
@@ -38,6 +38,8 @@ def deploy(stack_name: str) -> None:
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export(
         "workloads",
-        {w.name: {"namespace": w.namespace_name, "runtime_class": w.runtime.class_name}
-         for w in stack.workloads},
+        {
+            w.name: {"namespace": w.namespace_name, "runtime_class": w.runtime.class_name}
+            for w in stack.workloads
+        },
     )

@@ -43,9 +43,7 @@ def problems(stack: StackSpec) -> list[Problem]:
     platform = stack.platform
     found = [p.within("platform.cluster") for p in gke_spec.problems(platform.cluster)]
     found += names.duplicates("workloads[].name", (w.name for w in stack.workloads))
-    found += names.duplicates(
-        "workloads[].namespace", (w.namespace_name for w in stack.workloads)
-    )
+    found += names.duplicates("workloads[].namespace", (w.namespace_name for w in stack.workloads))
     available = {r.class_name: r for r in platform.runtimes}
     for workload in stack.workloads:
         where = f'workloads["{workload.name}"]'

@@ -9,15 +9,16 @@ Values a provider computes are unknown, exactly as in `pulumi preview` of a new 
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import runpy
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks, rpc, settings
 
@@ -72,7 +73,9 @@ class _Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         return f"{args.name}-id", dict(args.inputs)
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         raise NotImplementedError(f"the offline plan cannot answer the invoke {args.token}")
 
 
@@ -84,11 +87,23 @@ class RecordingMonitor(mocks.MockMonitor):
         self.plan = Plan()
         self._disabled = disabled_default_providers
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
+    def RegisterResource(self, request: Any) -> Any:
+        # The mock monitor gives each executor thread an event loop and never closes it; close
+        # the ones it made here, so that none is left for the garbage collector to trip over.
+        thread_had_loop = _has_event_loop()
+        try:
+            response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        finally:
+            if not thread_had_loop and _has_event_loop():
+                asyncio.get_event_loop().close()
+                asyncio.set_event_loop(None)
+        self._record(request, response)
+        return response
+
+    def _record(self, request: Any, response: Any) -> None:
         if request.type == "pulumi:pulumi:Stack":
             self.plan.stack_urn = response.urn
-            return response
+            return
         package = request.type.split(":")[0]
         if request.custom and not request.provider and package in self._disabled:
             self.plan.default_provider_uses.append(response.urn)
@@ -122,7 +137,16 @@ class RecordingMonitor(mocks.MockMonitor):
                 ),
             )
         )
-        return response
+
+
+def _has_event_loop() -> bool:
+    if threading.current_thread() is threading.main_thread():
+        return True
+    try:
+        asyncio.get_event_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _capture_outputs(plan: Plan) -> pulumi.Output[list[None]]:
@@ -181,14 +205,11 @@ def run(
             program()
             return _capture_outputs(monitor.plan)
 
-        pulumi.runtime.test(body)()
+        pulumi.runtime.test(body)()  # type: ignore[no-untyped-call]
     finally:
         pulumi.runtime.set_all_config({})
-        # The mock monitor answers on executor threads, each with an event loop of its own;
-        # joining them here lets those loops be released while their sockets are still open.
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
-        gc.collect()
     return monitor.plan
 
 
@@ -207,8 +228,6 @@ def run_stack(stack: str, config: Mapping[str, str] | None = None) -> Plan:
 
 
 def project_name() -> str:
-    import yaml
-
     document = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())
     return str(document["name"])
 
@@ -216,8 +235,6 @@ def project_name() -> str:
 def stack_config(stack: str) -> dict[str, str]:
     """A stack's config file as the engine hands it to the program: every value a string,
     structured values as JSON, keys without a namespace put under the project's."""
-    import yaml
-
     path = PROJECT_ROOT / "stacks" / f"Pulumi.{stack}.yaml"
     if not path.exists():
         return {}

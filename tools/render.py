@@ -136,9 +136,10 @@ def tree(plan: Plan, stack: str) -> str:
             for key, value in options(resource).items():
                 if key == "aliases":
                     # The SDKs alias every resource to its type's older names; show only ours.
-                    value = [a for a in value if '"name"' in a]
-                    if not value:
-                        continue
+                    ours = [a for a in value if '"name"' in a]
+                    if ours:
+                        lines.append(f"{detail}{key}: {json.dumps(ours)}")
+                    continue
                 lines.append(f"{detail}{key}: {json.dumps(value)}")
             walk(resource.urn, indent + below)
 

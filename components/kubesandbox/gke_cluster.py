@@ -194,9 +194,7 @@ class SandboxedGkeCluster(pulumi.ComponentResource):
                     # Pool names are fixed, so a replacement must delete the old pool first.
                     delete_before_replace=True,
                     ignore_changes=NODE_POOL_IGNORE_CHANGES,
-                    custom_timeouts=pulumi.CustomTimeouts(
-                        create="30m", update="30m", delete="30m"
-                    ),
+                    custom_timeouts=pulumi.CustomTimeouts(create="30m", update="30m", delete="30m"),
                 ),
             )
         self.sandbox_node_pools = [self.node_pools[p.name] for p in spec.sandbox_pools]
@@ -237,9 +235,7 @@ def _node_config(
         },
         "metadata": {"disable-legacy-endpoints": "true"},
         "labels": dict(pool.labels),
-        "taints": [
-            {"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints
-        ],
+        "taints": [{"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints],
     }
     if sandboxed:
         config["sandbox_config"] = {"type": "GVISOR"}

@@ -1,4 +1,4 @@
-"""Typed references to RuntimeClasses, so that a workload never spells a runtime as a bare string."""
+"""Typed references to RuntimeClasses, so a workload never spells a runtime as a bare string."""
 
 from __future__ import annotations
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
 from kubesandbox.errors import Problem
 from kubesandbox.gke_spec import GkeCluster, NodePool, Regional, Taint, problems
 
@@ -142,9 +141,7 @@ def test_duplicate_pool_names_are_refused() -> None:
 
 def test_kubernetes_version_must_be_a_minor() -> None:
     found = problems(dataclasses.replace(SOUND, kubernetes_version="1.34.1-gke.100"))
-    assert found == [
-        Problem("kubernetes_version", "1.34.1-gke.100", 'must be a minor like "1.34"')
-    ]
+    assert found == [Problem("kubernetes_version", "1.34.1-gke.100", 'must be a minor like "1.34"')]
 
 
 def test_private_cluster_needs_a_slash_28() -> None:

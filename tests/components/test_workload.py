@@ -5,7 +5,6 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
-
 from kubesandbox import (
     GKE_GVISOR,
     Egress,
@@ -15,6 +14,7 @@ from kubesandbox import (
     SpecError,
     Workload,
 )
+
 from tests.conftest import run
 from tools.engine import Plan
 
@@ -186,8 +186,9 @@ def test_disruption_budget_never_blocks_drains() -> None:
 def test_bad_workload_registers_nothing() -> None:
     registered: list[Plan] = []
     with pytest.raises(SpecError) as raised:
-        registered.append(deploy(Workload(name="runner", image="r/x:1", runtime=GKE_GVISOR,
-                                          privileged=True)))
+        registered.append(
+            deploy(Workload(name="runner", image="r/x:1", runtime=GKE_GVISOR, privileged=True))
+        )
     assert str(raised.value) == (
         'workload "runner": privileged = True: a privileged container defeats the sandbox; '
         "remove it"

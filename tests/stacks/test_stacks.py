@@ -1,0 +1,127 @@
+"""Each stack's whole program (the real __main__.py and its stack file) under the mock engine."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+
+from stacks import STACKS
+from tools import engine, render
+
+STACK_NAMES = sorted(STACKS)
+
+
+@cache
+def plan(stack: str) -> engine.Plan:
+    return engine.run_stack(stack)
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_creates_cluster_pools_provider_and_gvisor_workloads(stack: str) -> None:
+    result = plan(stack)
+    assert [r.name for r in result.of_type("gcp:container/cluster:Cluster")] == [f"{stack}-cluster"]
+    pools = {r.inputs["name"]: r.inputs for r in result.of_type("gcp:container/nodePool:NodePool")}
+    assert sorted(pools) == ["gvisor", "system"]
+    assert pools["gvisor"]["nodeConfig"]["sandboxConfig"] == {"type": "GVISOR"}
+    assert "sandboxConfig" not in pools["system"]["nodeConfig"]
+    assert [r.name for r in result.of_type("pulumi:providers:kubernetes")] == [
+        f"{stack}-kubernetes"
+    ]
+    deployments = result.of_type("kubernetes:apps/v1:Deployment")
+    assert sorted(d.inputs["metadata"]["name"] for d in deployments) == ["code-runner", "nginx"]
+    for deployment in deployments:
+        assert deployment.inputs["spec"]["template"]["spec"]["runtimeClassName"] == "gvisor"
+        assert result.named(f"{stack}-gvisor").urn in deployment.dependencies
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_never_declares_gkes_runtime_class(stack: str) -> None:
+    classes = plan(stack).of_type("kubernetes:node.k8s.io/v1:RuntimeClass")
+    assert [c for c in classes if c.inputs["metadata"]["name"] == "gvisor"] == []
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_kubernetes_objects_use_only_the_cluster_provider(stack: str) -> None:
+    result = plan(stack)
+    provider = result.named(f"{stack}-kubernetes").urn
+    kubernetes = [r for r in result.resources if r.custom and r.type.startswith("kubernetes:")]
+    assert kubernetes
+    assert {r.provider for r in kubernetes} == {provider}
+    assert result.default_provider_uses == []
+
+
+def test_stack_files_disable_the_default_kubernetes_provider() -> None:
+    for stack in STACK_NAMES:
+        config = engine.stack_config(stack)
+        assert config["pulumi:disable-default-providers"] == '["kubernetes"]'
+
+
+def test_dev_is_zonal_spot_from_zero_and_unprotected() -> None:
+    result = plan("dev")
+    cluster = result.named("dev-cluster")
+    assert cluster.inputs["location"] == "us-central1-a"
+    assert cluster.inputs["deletionProtection"] is False
+    assert cluster.protect is False
+    sandbox = result.named("dev-gvisor").inputs
+    assert sandbox["nodeConfig"]["spot"] is True
+    assert sandbox["autoscaling"]["minNodeCount"] == 0
+
+
+def test_staging_is_regional_and_unprotected() -> None:
+    cluster = plan("staging").named("staging-cluster")
+    assert cluster.inputs["location"] == "us-central1"
+    assert cluster.inputs["nodeLocations"] == ["us-central1-a", "us-central1-b"]
+    assert cluster.protect is False
+
+
+def test_prod_is_regional_stable_private_and_protected() -> None:
+    result = plan("prod")
+    cluster = result.named("prod-cluster")
+    assert cluster.inputs["location"] == "us-central1"
+    assert cluster.inputs["nodeLocations"] == ["us-central1-a", "us-central1-b", "us-central1-c"]
+    assert cluster.inputs["releaseChannel"] == {"channel": "STABLE"}
+    assert cluster.inputs["privateClusterConfig"]["enablePrivateNodes"] is True
+    assert cluster.inputs["deletionProtection"] is True
+    assert cluster.protect is True
+    assert result.named("prod-gvisor").inputs["nodeConfig"]["spot"] is False
+    assert result.of_type("gcp:compute/routerNat:RouterNat") != []
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_exports(stack: str) -> None:
+    outputs = plan(stack).outputs
+    assert outputs["cluster_name"] == f"sandbox-{stack}"
+    assert outputs["kubeconfig"] == engine.UNKNOWN
+    assert outputs["workloads"] == {
+        "nginx": {"namespace": "nginx", "runtime_class": "gvisor"},
+        "code-runner": {"namespace": "code-runner", "runtime_class": "gvisor"},
+    }
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_manifests_match_the_openapi_schema_of_the_target_version(stack: str) -> None:
+    version = STACKS[stack].platform.kubernetes_version
+    manifests = render.manifests(plan(stack))
+    assert len(manifests) == 14
+    for path, manifest in manifests.items():
+        try:
+            kubernetes_validate.validate(manifest, version, strict=True)
+        except kubernetes_validate.ValidationError as error:  # pragma: no cover - reported
+            pytest.fail(f"{stack}: {path}: {error.message}")
+
+
+def test_schema_validation_catches_a_wrong_field() -> None:
+    manifest = dict(render.manifests(plan("dev"))["nginx/deployment-nginx.yaml"])
+    manifest["spec"] = {**manifest["spec"], "replica": 2}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(manifest, "1.34", strict=True)
+
+
+def test_every_stack_has_a_config_file() -> None:
+    folder = Path(engine.PROJECT_ROOT) / "stacks"
+    assert sorted(p.name for p in folder.glob("Pulumi.*.yaml")) == sorted(
+        f"Pulumi.{s}.yaml" for s in STACK_NAMES
+    )
