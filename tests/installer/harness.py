@@ -92,7 +92,7 @@ class Node:
             "LABEL_CMD": self.label_cmd,
         }
 
-    def run(self, *args: str, **overrides: str | None) -> Result:
+    def run(self, *args: str, shell: str | None = None, **overrides: str | None) -> Result:
         """Runs the installer once; an override of None removes that variable."""
         env = self.env()
         for key, value in overrides.items():
@@ -101,7 +101,7 @@ class Node:
             else:
                 env[key] = value
         proc = subprocess.run(
-            [str(SCRIPT), *(args or ("--once",))],
+            [*([shell] if shell else []), str(SCRIPT), *(args or ("--once",))],
             env=env,
             capture_output=True,
             text=True,

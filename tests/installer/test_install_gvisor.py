@@ -413,6 +413,29 @@ def test_second_run_changes_nothing_and_does_not_restart(node: Node) -> None:
     assert "not restarting containerd" in result.stdout
 
 
+def test_runs_with_busybox_shell_and_tools_only(node: Node, tmp_path: Path) -> None:
+    # Installer images are often busybox-based; GNU-only options would break there.
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        pytest.skip("needs busybox (Debian package busybox-static)")
+    tools = tmp_path / "busybox-bin"
+    tools.mkdir()
+    subprocess.run([busybox, "--install", "-s", str(tools)], check=True)
+    node.write(CONFIG, V2_USER_CONFIG)
+
+    first = node.run(shell=str(tools / "sh"), PATH=str(tools))
+    written = node.snapshot()
+    second = node.run(shell=str(tools / "sh"), PATH=str(tools))
+
+    assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr
+    assert node.snapshot() == written
+    assert node.read(CONFIG).endswith(
+        '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc]\n'
+        f'  runtime_type = "io.containerd.runsc.v1"\n{END}\n'
+    )
+    assert node.calls() == ["restart", LABELLED, LABELLED]
+
+
 def test_second_dropin_and_k3s_runs_change_nothing(node: Node) -> None:
     node.write(CONFIG, 'version = 3\nimports = ["/etc/containerd/conf.d/*.toml"]\n')
     node.write(f"{K3S}/config.toml", "version = 3\n")
