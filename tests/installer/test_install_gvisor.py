@@ -576,7 +576,10 @@ def test_label_command_sees_node_name_and_label(node: Node) -> None:
 def test_without_once_stays_alive_after_labelling_until_terminated(node: Node) -> None:
     node.write(CONFIG, V2_USER_CONFIG)
     env = node.env()
-    proc = subprocess.Popen([str(SCRIPT)], env=env, stdout=subprocess.PIPE, text=True)
+    # Its own session, so a failing test can stop the script together with its sleep child.
+    proc = subprocess.Popen(
+        [str(SCRIPT)], env=env, stdout=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 20
         while LABELLED not in node.calls() and time.monotonic() < deadline:
@@ -588,5 +591,5 @@ def test_without_once_stays_alive_after_labelling_until_terminated(node: Node) -
         assert proc.wait(timeout=10) == 0
     finally:
         if proc.poll() is None:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
