@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 import cel
+import kubernetes_validate
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
@@ -322,6 +323,26 @@ def test_component_registers_the_policy_and_binding(mocks: tuple[_Mocks, MockMon
         f"{component}{policies}:ValidatingAdmissionPolicy::guard-policy",
         f"{component}{policies}:ValidatingAdmissionPolicyBinding::guard-binding",
     } <= set(monitor.get_registered_resources())
+
+
+@pytest.mark.parametrize("kubernetes_version", ["1.30.0", kubernetes_validate.latest_version()])
+def test_registered_objects_match_the_kubernetes_schema(
+    mocks: tuple[_Mocks, MockMonitor], kubernetes_version: str
+) -> None:
+    # admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy is GA from Kubernetes 1.30.
+    fake, _ = mocks
+
+    @run_with_mocks
+    def program() -> pulumi.Output[Any]:
+        provider = k8s.Provider("sandbox-cluster", kubeconfig="{}")
+        return SandboxAdmission("guard", opts=pulumi.ResourceOptions(providers=[provider])).urn
+
+    program()
+    admission_objects = [a.inputs for a in fake.created if "admissionregistration" in a.typ]
+    assert len(admission_objects) == 2
+    for manifest in admission_objects:
+        # Strict: an unknown or misspelt field fails instead of being dropped by the server.
+        kubernetes_validate.validate(manifest, kubernetes_version, strict=True)
 
 
 def test_component_passes_custom_name_and_actions(mocks: tuple[_Mocks, MockMonitor]) -> None:
