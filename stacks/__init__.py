@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from kubesandbox.errors import Problem, SpecError
-
 from stacks import dev, prod, staging
 from stacks.spec import StackSpec
 

@@ -1,7 +1,6 @@
 """dev: one zone, a Spot gVisor pool that scales to zero, nothing protected."""
 
 from kubesandbox import GKE_GVISOR, GkeCluster, NodePool, ReleaseChannel, Zonal
-
 from stacks.samples import code_runner, nginx
 from stacks.spec import GkeStandard, StackSpec
 

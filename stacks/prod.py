@@ -1,7 +1,6 @@
 """prod: regional over three zones, STABLE channel, private nodes, protected from deletion."""
 
 from kubesandbox import GKE_GVISOR, GkeCluster, NodePool, Regional, ReleaseChannel
-
 from stacks.samples import code_runner, nginx
 from stacks.spec import GkeStandard, StackSpec
 

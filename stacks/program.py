@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pulumi
+
 from kubesandbox import (
     SandboxedGkeCluster,
     SandboxedGkeClusterArgs,
@@ -10,7 +11,6 @@ from kubesandbox import (
     SandboxedWorkloadArgs,
 )
 from kubesandbox.errors import raise_if_any
-
 from stacks import settings, spec, stack_spec
 
 

@@ -1,7 +1,6 @@
 """staging: regional like prod, with public nodes and fewer of them."""
 
 from kubesandbox import GKE_GVISOR, GkeCluster, NodePool, Regional, ReleaseChannel
-
 from stacks.samples import code_runner, nginx
 from stacks.spec import GkeStandard, StackSpec
 

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kubesandbox.errors import SpecError
-
 from tools import engine, plan_diff, render
 
 

@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
-from kubesandbox.labels import ALLOWED_RUNTIME_CLASSES_ANNOTATION, SANDBOXED_LABEL
 from pulumi_kubernetes.admissionregistration import v1 as admission_v1
 from pulumi_kubernetes.meta import v1 as meta_v1
+
+from kubesandbox.labels import ALLOWED_RUNTIME_CLASSES_ANNOTATION, SANDBOXED_LABEL
 
 __all__ = [
     "ALLOWED_RUNTIME_CLASSES_EXPRESSION",

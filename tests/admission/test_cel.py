@@ -18,10 +18,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 from cel.stdlib import add_stdlib_to_context
+from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
+
 from kubesandbox import admission
 from kubesandbox.admission import SandboxAdmission, SandboxAdmissionArgs
 from kubesandbox.labels import ALLOWED_RUNTIME_CLASSES_ANNOTATION, SANDBOXED_LABEL
-from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
 
 # --- a small model of the API server's evaluation -----------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+
 from kubesandbox import (
     GkeCluster,
     NodePool,
@@ -15,7 +16,6 @@ from kubesandbox import (
     SpecError,
 )
 from kubesandbox.gke_cluster import CLUSTER_IGNORE_CHANGES, NODE_POOL_IGNORE_CHANGES
-
 from tests.conftest import run
 from tools.engine import Plan
 

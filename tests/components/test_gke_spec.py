@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+
 from kubesandbox.errors import Problem
 from kubesandbox.gke_spec import GkeCluster, NodePool, Regional, Taint, problems
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import yaml
-from kubesandbox.kubeconfig import render
 from pulumi_gcp.container.outputs import (
     ClusterMasterAuth,
     ClusterMasterAuthClientCertificateConfig,
 )
+
+from kubesandbox.kubeconfig import render
 
 
 def test_renders_an_exec_kubeconfig_named_like_gcloud() -> None:

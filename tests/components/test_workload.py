@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
+
 from kubesandbox import (
     GKE_GVISOR,
     Egress,
@@ -14,7 +15,6 @@ from kubesandbox import (
     SpecError,
     Workload,
 )
-
 from tests.conftest import run
 from tools.engine import Plan
 

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 import pytest
+
 from kubesandbox.errors import Problem
 from kubesandbox.runtime import GKE_GVISOR, Isolation, Runtime
 from kubesandbox.workload_spec import Resources, Workload, problems

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from kubesandbox import GKE_GVISOR, SpecError, Taint, Workload
 
 import stacks
+from kubesandbox import GKE_GVISOR, SpecError, Taint, Workload
 from stacks import dev
 from stacks.program import deploy
 from stacks.spec import StackSpec
