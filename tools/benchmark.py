@@ -53,7 +53,8 @@ def sdk_class(type_: str) -> Callable[..., pulumi.Resource]:
     """The provider SDK's Python class for a type token, as the SDK registered it."""
     package, module_name, _ = type_.split(":")
     if (package, module_name) == ("pulumi", "providers"):
-        return pulumi_kubernetes.Provider
+        provider: Callable[..., pulumi.Resource] = pulumi_kubernetes.Provider
+        return provider
     module = rpc.get_resource_module(package, module_name, "")
     if module is None:
         raise LookupError(f"no SDK class is registered for {type_}")
