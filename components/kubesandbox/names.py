@@ -15,59 +15,59 @@ _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9
 _GKE_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
 
 
+def _check(
+    field: str, value: str, pattern: re.Pattern[str], limit: int, rule: str
+) -> list[Problem]:
+    if len(value) <= limit and pattern.match(value):
+        return []
+    return [Problem(field, value, f"must be {rule}")]
+
+
 def dns_label(field: str, value: str) -> list[Problem]:
     """RFC 1123 label: namespaces, RuntimeClass handlers, label values that name objects."""
-    if len(value) <= 63 and _DNS_LABEL.match(value):
-        return []
-    return [
-        Problem(
-            field,
-            value,
-            "must be a DNS label: at most 63 lowercase letters, digits or '-', "
-            "starting and ending with a letter or digit",
-        )
-    ]
+    return _check(
+        field,
+        value,
+        _DNS_LABEL,
+        63,
+        "a DNS label: at most 63 lowercase letters, digits or '-', "
+        "starting and ending with a letter or digit",
+    )
 
 
 def dns_1035_label(field: str, value: str) -> list[Problem]:
     """RFC 1035 label: Service names, which must also start with a letter."""
-    if len(value) <= 63 and _DNS_1035_LABEL.match(value):
-        return []
-    return [
-        Problem(
-            field,
-            value,
-            "must be a DNS-1035 label: at most 63 lowercase letters, digits or '-', "
-            "starting with a letter and ending with a letter or digit",
-        )
-    ]
+    return _check(
+        field,
+        value,
+        _DNS_1035_LABEL,
+        63,
+        "a DNS-1035 label: at most 63 lowercase letters, digits or '-', "
+        "starting with a letter and ending with a letter or digit",
+    )
 
 
 def dns_subdomain(field: str, value: str) -> list[Problem]:
     """RFC 1123 subdomain: RuntimeClass names."""
-    if len(value) <= 253 and _DNS_SUBDOMAIN.match(value):
-        return []
-    return [
-        Problem(
-            field,
-            value,
-            "must be a DNS subdomain: lowercase letters, digits, '-' and '.', at most 253",
-        )
-    ]
+    return _check(
+        field,
+        value,
+        _DNS_SUBDOMAIN,
+        253,
+        "a DNS subdomain: lowercase letters, digits, '-' and '.', at most 253",
+    )
 
 
 def gke_name(field: str, value: str) -> list[Problem]:
     """GKE cluster and node pool names."""
-    if _GKE_NAME.match(value):
-        return []
-    return [
-        Problem(
-            field,
-            value,
-            "must be a GKE name: 1-40 lowercase letters, digits or '-', "
-            "starting with a letter and ending with a letter or digit",
-        )
-    ]
+    return _check(
+        field,
+        value,
+        _GKE_NAME,
+        40,
+        "a GKE name: 1-40 lowercase letters, digits or '-', "
+        "starting with a letter and ending with a letter or digit",
+    )
 
 
 def duplicates(field: str, values: Iterable[str]) -> list[Problem]:
