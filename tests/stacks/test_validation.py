@@ -154,7 +154,7 @@ def test_unknown_stack_lists_the_known_ones() -> None:
         engine.run(lambda: deploy("qa"), project="kubesandbox", stack="qa", config=TEST_CONFIG)
     assert str(raised.value) == (
         "stack \"qa\": name = 'qa': no stack of that name is declared; known stacks: dev, "
-        "staging, prod (add one in stacks/ and register it in stacks/__init__.py)"
+        "staging, prod, autopilot, local (add one in stacks/ and register it in stacks/__init__.py)"
     )
 
 
