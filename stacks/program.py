@@ -88,7 +88,7 @@ def _gke(
     )
     if platform.kata is not None:
         kata = KataContainers(
-            f"{stack_name}-kata",
+            f"{stack_name}-kata-containers",
             KataContainersArgs(
                 kata=platform.kata, gke_managed=True, wait_for=cluster.kata_node_pools
             ),
@@ -125,7 +125,7 @@ def _existing_cluster(
 
     if platform.kata is not None:
         kata = KataContainers(
-            f"{stack_name}-kata", KataContainersArgs(kata=platform.kata), opts=on_cluster
+            f"{stack_name}-kata-containers", KataContainersArgs(kata=platform.kata), opts=on_cluster
         )
         for class_name, runtime_class in kata.runtime_classes.runtime_classes.items():
             target.needs[class_name] = [runtime_class]

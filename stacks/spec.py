@@ -111,8 +111,9 @@ def problems(stack: StackSpec) -> list[Problem]:
                     "is the privileged namespace of a node installer; pick another",
                 )
             )
-        if available.get(workload.runtime.class_name) != workload.runtime:
-            offered = ", ".join(sorted(available)) or "no runtime"
+        # A platform that offers nothing is reported once, not once per workload.
+        if available and available.get(workload.runtime.class_name) != workload.runtime:
+            offered = ", ".join(sorted(available))
             found.append(
                 Problem(
                     f"{where}.runtime",
@@ -139,9 +140,7 @@ def _platform_problems(platform: Platform) -> list[Problem]:
         )
     if platform.gvisor is None and platform.kata is None:
         found.append(
-            Problem(
-                "gvisor", None, "an existing cluster needs gvisor, kata or both to sandbox pods"
-            )
+            Problem("gvisor", None, "an existing cluster needs gvisor, kata or both; set one")
         )
     if platform.gvisor is not None:
         found += [p.within("gvisor") for p in node_installer.problems(platform.gvisor)]

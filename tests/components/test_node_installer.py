@@ -95,9 +95,9 @@ def test_config_map_holds_the_packaged_script() -> None:
 
 
 def test_pod_template_carries_the_script_digest_so_a_new_script_rolls_the_pods() -> None:
-    annotations = create().named("gi-daemon-set").inputs["spec"]["template"]["metadata"][
-        "annotations"
-    ]
+    annotations = (
+        create().named("gi-daemon-set").inputs["spec"]["template"]["metadata"]["annotations"]
+    )
     assert annotations == {
         "kubesandbox.io/installer-sha256": hashlib.sha256(SCRIPT.read_bytes()).hexdigest()
     }

@@ -141,7 +141,7 @@ BAD = {
             tolerations=(Toleration("dedicated", "kata", "NO_SCHEDULE"),),
         ),
         False,
-        "[\"kata-qemu\"].tolerations[\"dedicated\"].effect = 'NO_SCHEDULE': must be one of "
+        '["kata-qemu"].tolerations["dedicated"].effect = \'NO_SCHEDULE\': must be one of '
         "NoSchedule, PreferNoSchedule, NoExecute",
     ),
 }
@@ -150,9 +150,9 @@ BAD = {
 @pytest.mark.parametrize("case", BAD)
 def test_bad_class_is_refused_with_one_line(case: str) -> None:
     spec, gke_managed, expected = BAD[case]
-    assert [p.render("x").removeprefix("x: ") for p in problems([spec], gke_managed=gke_managed)] == [
-        expected
-    ]
+    assert [
+        p.render("x").removeprefix("x: ") for p in problems([spec], gke_managed=gke_managed)
+    ] == [expected]
 
 
 def test_gvisor_name_is_fine_where_gke_does_not_own_it() -> None:

@@ -180,7 +180,9 @@ def test_local_declares_its_own_classes_and_workloads_wait_for_them() -> None:
     }
     assert classes["kata-qemu"].inputs["handler"] == "kata-qemu"
     assert result.named("local-gvisor-daemon-set").urn in classes["gvisor"].dependencies
-    assert result.named("local-kata-kata-deploy").urn in classes["kata-qemu"].dependencies
+    assert (
+        result.named("local-kata-containers-kata-deploy").urn in classes["kata-qemu"].dependencies
+    )
     nginx = result.named("nginx-deployment")
     runner = result.named("code-runner-deployment")
     assert classes["gvisor"].urn in nginx.dependencies
