@@ -13,16 +13,17 @@ from kubesandbox.kata import KataDeploy, KataShim
 from kubesandbox.runtime import Toleration
 from stacks import autopilot, dev, local
 from stacks.program import deploy
-from stacks.spec import GkeStandard, StackSpec
+from stacks.spec import ExistingCluster, GkeStandard, StackSpec
 from tests.conftest import TEST_CONFIG
-from tests.stacks.test_validation import attempt
+from tests.stacks.test_validation import CLUSTER, SANDBOX, SYSTEM, attempt
 from tools import engine
 
 LOCAL_CONFIG = {
     "kubesandbox:kubeContext": "kind-test",
     "pulumi:disable-default-providers": '["kubernetes"]',
 }
-SYSTEM, SANDBOX = dev.STACK.platform.cluster.node_pools  # type: ignore[union-attr]
+LOCAL = local.STACK.platform
+assert isinstance(LOCAL, ExistingCluster)
 KATA_POOL = NodePool(
     name="kata",
     kata=True,
@@ -36,9 +37,7 @@ KATA = KataDeploy(chart_version="4.1.0", tolerations=(Toleration("kubesandbox.io
 
 
 def gke_with_kata(pool: NodePool = KATA_POOL, kata: KataDeploy | None = KATA) -> StackSpec:
-    platform = dev.STACK.platform
-    assert isinstance(platform, GkeStandard)
-    cluster = dataclasses.replace(platform.cluster, node_pools=[SYSTEM, SANDBOX, pool])
+    cluster = dataclasses.replace(CLUSTER, node_pools=[SYSTEM, SANDBOX, pool])
     workloads = list(dev.STACK.workloads)
     if kata is not None:
         runner = dataclasses.replace(workloads[1], runtime=kata.runtime(KataShim.QEMU))
@@ -51,7 +50,7 @@ def kata_pool(**changes: object) -> StackSpec:
 
 
 def existing(**changes: object) -> StackSpec:
-    platform = dataclasses.replace(local.STACK.platform, **changes)  # type: ignore[arg-type]
+    platform = dataclasses.replace(LOCAL, **changes)  # type: ignore[arg-type]
     return dataclasses.replace(local.STACK, platform=platform)
 
 
@@ -99,12 +98,7 @@ GKE_CASES = {
         "kata=KataDeploy(...)",
     ),
     "kata without a kata pool": (
-        dataclasses.replace(
-            gke_with_kata(),
-            platform=dataclasses.replace(
-                gke_with_kata().platform, cluster=dataclasses.replace(dev.STACK.platform.cluster)
-            ),  # type: ignore[union-attr, arg-type]
-        ),
+        dataclasses.replace(gke_with_kata(), platform=GkeStandard(cluster=CLUSTER, kata=KATA)),
         "platform.kata = '4.1.0': no node pool has kata=True, so Kata would run nowhere; add one",
     ),
     "kata runtime on autopilot": (
