@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from kubesandbox.errors import Problem, SpecError
-from stacks import dev, prod, staging
+from stacks import autopilot, dev, local, prod, staging
 from stacks.spec import StackSpec
 
 STACKS: Mapping[str, StackSpec] = {
     "dev": dev.STACK,
     "staging": staging.STACK,
     "prod": prod.STACK,
+    "autopilot": autopilot.STACK,
+    "local": local.STACK,
 }
 
 

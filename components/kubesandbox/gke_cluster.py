@@ -1,5 +1,6 @@
-"""A GKE Standard cluster for untrusted workloads: its network, node identity, cluster, node pools
-(an ordinary one for system pods, gVisor ones for the rest) and a Kubernetes provider for it."""
+"""A GKE cluster for untrusted workloads: its network, node identity, cluster, node pools
+(Standard: an ordinary one for system pods, gVisor or Kata ones for the rest; Autopilot: none,
+GKE runs the nodes) and a Kubernetes provider for it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pulumi_kubernetes as k8s
 
 from kubesandbox import gke_spec
 from kubesandbox.errors import raise_if_any
-from kubesandbox.gke_spec import GkeCluster, NodePool
+from kubesandbox.gke_spec import AutopilotCluster, GkeCluster, NodePool
 from kubesandbox.kubeconfig import gke_kubeconfig
 
 # Values GKE changes after creation. Declaring them would plan a change, or a replacement, on every
@@ -30,8 +31,8 @@ _CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 class SandboxedGkeClusterArgs:
     """Inputs of a SandboxedGkeCluster."""
 
-    spec: GkeCluster
-    """The cluster as the stack declares it."""
+    spec: GkeCluster | AutopilotCluster
+    """The cluster as the stack declares it: Standard with node pools, or Autopilot."""
     project: str
     """Google Cloud project that holds the cluster."""
     region: str
@@ -44,6 +45,7 @@ class SandboxedGkeCluster(pulumi.ComponentResource):
     cluster: gcp.container.Cluster
     node_pools: dict[str, gcp.container.NodePool]
     sandbox_node_pools: list[gcp.container.NodePool]
+    kata_node_pools: list[gcp.container.NodePool]
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
 
@@ -54,7 +56,12 @@ class SandboxedGkeCluster(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         spec = args.spec
-        raise_if_any(f'cluster "{name}"', gke_spec.problems(spec))
+        raise_if_any(
+            f'cluster "{name}"',
+            gke_spec.autopilot_problems(spec)
+            if isinstance(spec, AutopilotCluster)
+            else gke_spec.problems(spec),
+        )
         super().__init__("kubesandbox:index:SandboxedGkeCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         location = spec.location(args.region)
@@ -118,30 +125,20 @@ class SandboxedGkeCluster(pulumi.ComponentResource):
                 opts=child,
             )
 
-        self.cluster = gcp.container.Cluster(
-            f"{name}-cluster",
-            project=args.project,
-            name=spec.name,
-            location=location,
-            node_locations=spec.node_locations(args.region),
-            network=network.id,
-            subnetwork=subnet.id,
-            networking_mode="VPC_NATIVE",
-            ip_allocation_policy={
+        shared: dict[str, Any] = {
+            "project": args.project,
+            "name": spec.name,
+            "location": location,
+            "network": network.id,
+            "subnetwork": subnet.id,
+            "networking_mode": "VPC_NATIVE",
+            "ip_allocation_policy": {
                 "cluster_secondary_range_name": "pods",
                 "services_secondary_range_name": "services",
             },
-            # GKE Sandbox cannot run on the default pool; it is replaced by the pools below.
-            remove_default_node_pool=True,
-            initial_node_count=1,
-            # The short-lived default pool is hardened like the others all the same.
-            node_config=_node_config(spec.node_pools[0], node_account.email, sandboxed=False),
-            release_channel={"channel": spec.release_channel.value},
-            min_master_version=spec.kubernetes_version,
-            datapath_provider="ADVANCED_DATAPATH",
-            workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
-            enable_shielded_nodes=True,
-            private_cluster_config=(
+            "release_channel": {"channel": spec.release_channel.value},
+            "min_master_version": spec.kubernetes_version,
+            "private_cluster_config": (
                 {
                     "enable_private_nodes": True,
                     "enable_private_endpoint": False,
@@ -150,7 +147,7 @@ class SandboxedGkeCluster(pulumi.ComponentResource):
                 if spec.private_nodes
                 else None
             ),
-            master_authorized_networks_config=(
+            "master_authorized_networks_config": (
                 {
                     "cidr_blocks": [
                         {"display_name": display_name, "cidr_block": cidr}
@@ -160,8 +157,40 @@ class SandboxedGkeCluster(pulumi.ComponentResource):
                 if spec.authorized_networks
                 else None
             ),
-            deletion_protection=spec.deletion_protection,
-            resource_labels={"managed-by": "pulumi", "cluster": spec.name},
+            "deletion_protection": spec.deletion_protection,
+            "resource_labels": {"managed-by": "pulumi", "cluster": spec.name},
+        }
+        if isinstance(spec, AutopilotCluster):
+            # Autopilot always runs Dataplane V2, Workload Identity and shielded nodes, and
+            # creates nodes itself: only their identity is declared. A pod that names
+            # runtimeClassName gvisor gets a GKE Sandbox node without any node pool.
+            specific: dict[str, Any] = {
+                "enable_autopilot": True,
+                "cluster_autoscaling": {
+                    "auto_provisioning_defaults": {
+                        "service_account": node_account.email,
+                        "oauth_scopes": [_CLOUD_PLATFORM_SCOPE],
+                    }
+                },
+            }
+        else:
+            specific = {
+                "node_locations": spec.node_locations(args.region),
+                # GKE Sandbox cannot run on the default pool; it is replaced by the pools below.
+                "remove_default_node_pool": True,
+                "initial_node_count": 1,
+                # The short-lived default pool is hardened like the others all the same.
+                "node_config": _node_config(
+                    spec.node_pools[0], node_account.email, sandboxed=False
+                ),
+                "datapath_provider": "ADVANCED_DATAPATH",
+                "workload_identity_config": {"workload_pool": f"{args.project}.svc.id.goog"},
+                "enable_shielded_nodes": True,
+            }
+        self.cluster = gcp.container.Cluster(
+            f"{name}-cluster",
+            **shared,
+            **specific,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=spec.deletion_protection,
@@ -171,7 +200,7 @@ class SandboxedGkeCluster(pulumi.ComponentResource):
         )
 
         self.node_pools = {}
-        for pool in spec.node_pools:
+        for pool in [] if isinstance(spec, AutopilotCluster) else spec.node_pools:
             self.node_pools[pool.name] = gcp.container.NodePool(
                 f"{name}-{pool.name}",
                 project=args.project,
@@ -198,6 +227,7 @@ class SandboxedGkeCluster(pulumi.ComponentResource):
                 ),
             )
         self.sandbox_node_pools = [self.node_pools[p.name] for p in spec.sandbox_pools]
+        self.kata_node_pools = [self.node_pools[p.name] for p in spec.kata_pools]
 
         self.kubeconfig = gke_kubeconfig(self.cluster)
         self.provider = k8s.Provider(
@@ -239,4 +269,10 @@ def _node_config(
     }
     if sandboxed:
         config["sandbox_config"] = {"type": "GVISOR"}
+    if pool.kata:
+        # Kata starts a VM per pod; on Compute Engine that VM is nested in the node's own.
+        config["advanced_machine_features"] = {
+            "threads_per_core": pool.threads_per_core,
+            "enable_nested_virtualization": True,
+        }
     return config

@@ -32,6 +32,22 @@ class Toleration:
 
 
 @dataclass(frozen=True)
+class NodeLabel:
+    """One node label, as a node selector matches it and as `kubectl label` spells it."""
+
+    key: str
+    """Label key, e.g. kubesandbox.io/gvisor-ready."""
+    value: str = "true"
+    """Label value."""
+
+    def selector(self) -> dict[str, str]:
+        return {self.key: self.value}
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+
+@dataclass(frozen=True)
 class Runtime:
     """A RuntimeClass that pods select with `runtimeClassName`.
 

@@ -31,6 +31,9 @@ class SandboxedWorkloadArgs:
     """The workload to deploy."""
     wait_for: Sequence[pulumi.Resource] = ()
     """Resources the pods need first, such as the sandbox node pool, so pods never race nodes."""
+    runtime_scheduling: bool = True
+    """Repeat the runtime's nodeSelector and tolerations on the pods; False where the platform
+    places sandboxed pods itself (GKE Autopilot)."""
 
 
 class SandboxedWorkload(pulumi.ComponentResource):
@@ -90,7 +93,7 @@ class SandboxedWorkload(pulumi.ComponentResource):
                 },
                 "template": {
                     "metadata": {"labels": labels},
-                    "spec": pod_spec(workload),
+                    "spec": pod_spec(workload, runtime_scheduling=args.runtime_scheduling),
                 },
             },
             opts=pulumi.ResourceOptions(
@@ -152,7 +155,7 @@ def namespace_labels() -> dict[str, str]:
     }
 
 
-def pod_spec(workload: Workload) -> dict[str, Any]:
+def pod_spec(workload: Workload, *, runtime_scheduling: bool = True) -> dict[str, Any]:
     """The pod template's spec, as the Kubernetes API spells it."""
     runtime = workload.runtime
     container: dict[str, Any] = {
@@ -209,9 +212,9 @@ def pod_spec(workload: Workload) -> dict[str, Any]:
             for i in range(len(workload.writable_paths))
         ],
     }
-    if runtime.node_selector:
+    if runtime_scheduling and runtime.node_selector:
         spec["nodeSelector"] = dict(runtime.node_selector)
-    if runtime.tolerations:
+    if runtime_scheduling and runtime.tolerations:
         spec["tolerations"] = [t.manifest() for t in runtime.tolerations]
     return spec
 

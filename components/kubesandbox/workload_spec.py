@@ -112,7 +112,7 @@ def problems(workload: Workload) -> list[Problem]:
     found: list[Problem] = []
     found += names.dns_1035_label("name", workload.name)
     found += names.dns_label("namespace", workload.namespace_name)
-    found += _image_problems(workload.image)
+    found += image_problems(workload.image)
     if workload.replicas < 1:
         found.append(Problem("replicas", workload.replicas, "must be at least 1"))
     if workload.port is not None and not 1 <= workload.port <= 65535:
@@ -142,7 +142,8 @@ def problems(workload: Workload) -> list[Problem]:
 _QUANTITY_FIX = "must be a Kubernetes quantity such as 500m, 1, 256Mi or 2Gi"
 
 
-def _image_problems(image: str) -> list[Problem]:
+def image_problems(image: str) -> list[Problem]:
+    """A problem when the image names no tag or digest, or floats on `latest`."""
     reference, _, digest = image.partition("@")
     name, _, tag = reference.rsplit("/", 1)[-1].partition(":")
     well_formed = (

@@ -12,6 +12,9 @@ from stacks import STACKS
 from tools import engine, render
 
 STACK_NAMES = sorted(STACKS)
+STANDARD = ["dev", "prod", "staging"]
+GKE = ["autopilot", *STANDARD]
+MANIFEST_COUNTS = {"autopilot": 14, "dev": 14, "local": 23, "prod": 14, "staging": 14}
 
 
 @cache
@@ -19,7 +22,7 @@ def plan(stack: str) -> engine.Plan:
     return engine.run_stack(stack)
 
 
-@pytest.mark.parametrize("stack", STACK_NAMES)
+@pytest.mark.parametrize("stack", STANDARD)
 def test_creates_cluster_pools_provider_and_gvisor_workloads(stack: str) -> None:
     result = plan(stack)
     assert [r.name for r in result.of_type("gcp:container/cluster:Cluster")] == [f"{stack}-cluster"]
@@ -37,7 +40,7 @@ def test_creates_cluster_pools_provider_and_gvisor_workloads(stack: str) -> None
         assert result.named(f"{stack}-gvisor").urn in deployment.dependencies
 
 
-@pytest.mark.parametrize("stack", STACK_NAMES)
+@pytest.mark.parametrize("stack", GKE)
 def test_never_declares_gkes_runtime_class(stack: str) -> None:
     classes = plan(stack).of_type("kubernetes:node.k8s.io/v1:RuntimeClass")
     assert [c for c in classes if c.inputs["metadata"]["name"] == "gvisor"] == []
@@ -90,7 +93,7 @@ def test_prod_is_regional_stable_private_and_protected() -> None:
     assert result.of_type("gcp:compute/routerNat:RouterNat") != []
 
 
-@pytest.mark.parametrize("stack", STACK_NAMES)
+@pytest.mark.parametrize("stack", GKE)
 def test_exports(stack: str) -> None:
     outputs = plan(stack).outputs
     assert outputs["cluster_name"] == f"sandbox-{stack}"
@@ -105,7 +108,7 @@ def test_exports(stack: str) -> None:
 def test_manifests_match_the_openapi_schema_of_the_target_version(stack: str) -> None:
     version = STACKS[stack].platform.kubernetes_version
     manifests = render.manifests(plan(stack))
-    assert len(manifests) == 14
+    assert len(manifests) == MANIFEST_COUNTS[stack]
     for path, manifest in manifests.items():
         try:
             kubernetes_validate.validate(manifest, version, strict=True)
@@ -125,3 +128,81 @@ def test_every_stack_has_a_config_file() -> None:
     assert sorted(p.name for p in folder.glob("Pulumi.*.yaml")) == sorted(
         f"Pulumi.{s}.yaml" for s in STACK_NAMES
     )
+
+
+def test_autopilot_creates_an_autopilot_cluster_without_node_pools() -> None:
+    result = plan("autopilot")
+    cluster = result.named("autopilot-cluster")
+    assert cluster.inputs["enableAutopilot"] is True
+    assert cluster.inputs["location"] == "us-central1"
+    assert cluster.inputs["clusterAutoscaling"]["autoProvisioningDefaults"]["oauthScopes"] == [
+        "https://www.googleapis.com/auth/cloud-platform"
+    ]
+    for absent in ("nodeConfig", "removeDefaultNodePool", "initialNodeCount", "nodeLocations"):
+        assert absent not in cluster.inputs
+    assert result.of_type("gcp:container/nodePool:NodePool") == []
+    assert result.of_type("kubernetes:node.k8s.io/v1:RuntimeClass") == []
+
+
+def test_autopilot_pods_name_gvisor_and_leave_scheduling_to_gke() -> None:
+    deployments = plan("autopilot").of_type("kubernetes:apps/v1:Deployment")
+    assert len(deployments) == 2
+    for deployment in deployments:
+        pod = deployment.inputs["spec"]["template"]["spec"]
+        assert pod["runtimeClassName"] == "gvisor"
+        assert "nodeSelector" not in pod
+        assert "tolerations" not in pod
+
+
+def test_local_targets_the_kind_context_without_a_cloud() -> None:
+    result = plan("local")
+    assert [r.name for r in result.of_type("pulumi:providers:kubernetes")] == ["local-kubernetes"]
+    assert result.named("local-kubernetes").inputs["context"] == "kind-kubesandbox"
+    assert "kubeconfig" not in result.named("local-kubernetes").inputs
+    assert [r for r in result.resources if r.type.startswith("gcp:")] == []
+    assert result.outputs["kube_context"] == "kind-kubesandbox"
+    assert result.outputs["workloads"] == {
+        "nginx": {"namespace": "nginx", "runtime_class": "gvisor"},
+        "code-runner": {"namespace": "code-runner", "runtime_class": "kata-qemu"},
+    }
+
+
+def test_local_declares_its_own_classes_and_workloads_wait_for_them() -> None:
+    result = plan("local")
+    classes = {
+        r.inputs["metadata"]["name"]: r
+        for r in result.of_type("kubernetes:node.k8s.io/v1:RuntimeClass")
+    }
+    assert sorted(classes) == ["gvisor", "kata-qemu"]
+    assert classes["gvisor"].inputs["handler"] == "runsc"
+    assert classes["gvisor"].inputs["scheduling"] == {
+        "nodeSelector": {"kubesandbox.io/gvisor-ready": "true"}
+    }
+    assert classes["kata-qemu"].inputs["handler"] == "kata-qemu"
+    assert result.named("local-gvisor-daemon-set").urn in classes["gvisor"].dependencies
+    assert (
+        result.named("local-kata-containers-kata-deploy").urn in classes["kata-qemu"].dependencies
+    )
+    nginx = result.named("nginx-deployment")
+    runner = result.named("code-runner-deployment")
+    assert classes["gvisor"].urn in nginx.dependencies
+    assert classes["kata-qemu"].urn in runner.dependencies
+    assert nginx.inputs["spec"]["template"]["spec"]["nodeSelector"] == {
+        "kubesandbox.io/gvisor-ready": "true"
+    }
+    assert runner.inputs["spec"]["template"]["spec"]["nodeSelector"] == {
+        "katacontainers.io/kata-runtime": "true"
+    }
+
+
+def test_local_installers_run_privileged_outside_the_sandboxed_namespaces() -> None:
+    result = plan("local")
+    namespaces = {
+        r.inputs["metadata"]["name"]: r.inputs["metadata"]["labels"]
+        for r in result.of_type("kubernetes:core/v1:Namespace")
+    }
+    for installer in ("kubesandbox-gvisor", "kata-deploy"):
+        assert namespaces[installer]["pod-security.kubernetes.io/enforce"] == "privileged"
+        assert "kubesandbox.io/sandboxed" not in namespaces[installer]
+    for workload in ("nginx", "code-runner"):
+        assert namespaces[workload]["pod-security.kubernetes.io/enforce"] == "restricted"

@@ -10,11 +10,13 @@ import stacks
 from kubesandbox import GKE_GVISOR, SpecError, Taint, Workload
 from stacks import dev
 from stacks.program import deploy
-from stacks.spec import StackSpec
+from stacks.spec import GkeStandard, StackSpec
 from tests.conftest import TEST_CONFIG
 from tools import engine
 
-CLUSTER = dev.STACK.platform.cluster
+PLATFORM = dev.STACK.platform
+assert isinstance(PLATFORM, GkeStandard)
+CLUSTER = PLATFORM.cluster
 SYSTEM, SANDBOX = CLUSTER.node_pools
 RUNNER = Workload(name="runner", image="registry.example/runner:1.0.0", runtime=GKE_GVISOR)
 
@@ -44,9 +46,7 @@ def attempt(spec: StackSpec, monkeypatch: pytest.MonkeyPatch, config: dict[str, 
 
 def with_cluster(**changes: object) -> StackSpec:
     cluster = dataclasses.replace(CLUSTER, **changes)  # type: ignore[arg-type]
-    return dataclasses.replace(
-        dev.STACK, platform=dataclasses.replace(dev.STACK.platform, cluster=cluster)
-    )
+    return dataclasses.replace(dev.STACK, platform=dataclasses.replace(PLATFORM, cluster=cluster))
 
 
 def with_workloads(*workloads: Workload) -> StackSpec:
@@ -154,7 +154,7 @@ def test_unknown_stack_lists_the_known_ones() -> None:
         engine.run(lambda: deploy("qa"), project="kubesandbox", stack="qa", config=TEST_CONFIG)
     assert str(raised.value) == (
         "stack \"qa\": name = 'qa': no stack of that name is declared; known stacks: dev, "
-        "staging, prod (add one in stacks/ and register it in stacks/__init__.py)"
+        "staging, prod, autopilot, local (add one in stacks/ and register it in stacks/__init__.py)"
     )
 
 
