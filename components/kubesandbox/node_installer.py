@@ -76,14 +76,19 @@ def script_digest() -> str:
 
 @dataclass(frozen=True)
 class GvisorRelease:
-    """One gVisor release for one architecture, pinned by the sha512 of both binaries."""
+    """One dated gVisor release for one architecture, optionally pinned by both binaries' sha512.
+
+    Unpinned, the installer checks each binary against the `.sha512` file gVisor publishes beside
+    it, which is gVisor's own install procedure: it catches a corrupt download, not a tampered
+    release. Pinning both digests also guards against the latter.
+    """
 
     date: str
     """Release folder name: the release date, e.g. "20250512", or "20250512.1" for a patch."""
-    runsc_sha512: str
-    """sha512 of runsc, lowercase hex, from the release's runsc.sha512."""
-    shim_sha512: str
-    """sha512 of containerd-shim-runsc-v1, from its .sha512 file."""
+    runsc_sha512: str | None = None
+    """sha512 of runsc, lowercase hex, from the release's runsc.sha512; None to use that file."""
+    shim_sha512: str | None = None
+    """sha512 of containerd-shim-runsc-v1; None to use its published .sha512 file."""
     arch: str = "x86_64"
     """Architecture as gVisor names it: x86_64 or aarch64."""
 
@@ -150,9 +155,18 @@ def problems(nodes: GvisorNodes) -> list[Problem]:
         found.append(
             Problem("release.arch", release.arch, f"must be one of {', '.join(_KUBERNETES_ARCH)}")
         )
+    pins = (release.runsc_sha512, release.shim_sha512)
+    if (pins[0] is None) != (pins[1] is None):
+        found.append(
+            Problem(
+                "release",
+                {"runsc_sha512": pins[0], "shim_sha512": pins[1]},
+                "pin both sha512 values or neither; one alone leaves the other binary unpinned",
+            )
+        )
     for field_name in ("runsc_sha512", "shim_sha512"):
         value = getattr(release, field_name)
-        if not _SHA512.match(value):
+        if value is not None and not _SHA512.match(value):
             found.append(
                 Problem(
                     f"release.{field_name}",
@@ -314,10 +328,20 @@ def pod_spec(
 ) -> dict[str, Any]:
     """The installer pod's spec: a fetch step, then the privileged installer itself."""
     release = nodes.release
+    # The published .sha512 files come along: they are the checksums when none is pinned.
     fetch = " && ".join(
-        f'curl -fsSL --retry 5 -o "{_SOURCE_DIR}/{binary}" "{release.url(binary)}"'
+        f'curl -fsSL --retry 5 -o "{_SOURCE_DIR}/{name}" "{release.url(name)}"'
         for binary in _BINARIES
+        for name in (binary, f"{binary}.sha512")
     )
+    pinned = [
+        {"name": variable, "value": value}
+        for variable, value in (
+            ("RUNSC_SHA512", release.runsc_sha512),
+            ("SHIM_SHA512", release.shim_sha512),
+        )
+        if value is not None
+    ]
     return {
         "serviceAccountName": service_account,
         # Only nodes the operator opted in, and only of the architecture the pins are for.
@@ -344,12 +368,19 @@ def pod_spec(
             {
                 "name": "install",
                 "image": nodes.image,
-                "command": ["/bin/sh", f"{_SCRIPT_DIR}/{_SCRIPT}"],
+                # A pinned digest in the environment wins; otherwise the published one is used.
+                "command": [
+                    "/bin/sh",
+                    "-ec",
+                    f'RUNSC_SHA512="${{RUNSC_SHA512:-$(cut -d" " -f1 {_SOURCE_DIR}/runsc.sha512)}}"'
+                    f' SHIM_SHA512="${{SHIM_SHA512:-$(cut -d" " -f1 '
+                    f'{_SOURCE_DIR}/containerd-shim-runsc-v1.sha512)}}"'
+                    f" exec /bin/sh {_SCRIPT_DIR}/{_SCRIPT}",
+                ],
                 "env": [
                     {"name": "HOST_ROOT", "value": _HOST_ROOT},
                     {"name": "HANDLER", "value": nodes.handler},
-                    {"name": "RUNSC_SHA512", "value": release.runsc_sha512},
-                    {"name": "SHIM_SHA512", "value": release.shim_sha512},
+                    *pinned,
                     {"name": "SOURCE_DIR", "value": _SOURCE_DIR},
                     {"name": "CONTAINERD_FLAVOUR", "value": nodes.containerd_flavour},
                     {"name": "READY_LABEL", "value": str(nodes.ready_label)},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -118,7 +119,7 @@ def test_firecracker_overhead_and_runtime_reference() -> None:
     assert runtime.tolerations == (DEDICATED,)
 
 
-BAD = {
+BAD: dict[str, tuple[dict[str, Any], str]] = {
     "old chart": (
         {"chart_version": "3.20.0"},
         "chart_version = '3.20.0': is older than 3.23.0, whose values (shims, runtimeClasses) "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -144,14 +145,23 @@ def test_fetch_downloads_both_binaries_of_the_pinned_release() -> None:
         "/bin/sh",
         "-ec",
         f'curl -fsSL --retry 5 -o "/gvisor/runsc" "{base}/runsc" && '
+        f'curl -fsSL --retry 5 -o "/gvisor/runsc.sha512" "{base}/runsc.sha512" && '
         f'curl -fsSL --retry 5 -o "/gvisor/containerd-shim-runsc-v1" '
-        f'"{base}/containerd-shim-runsc-v1"',
+        f'"{base}/containerd-shim-runsc-v1" && '
+        f'curl -fsSL --retry 5 -o "/gvisor/containerd-shim-runsc-v1.sha512" '
+        f'"{base}/containerd-shim-runsc-v1.sha512"',
     ]
 
 
 def test_install_container_gets_the_environment_the_script_reads() -> None:
     [install] = pod(create())["containers"]
-    assert install["command"] == ["/bin/sh", "/opt/kubesandbox/install-gvisor.sh"]
+    assert install["command"] == [
+        "/bin/sh",
+        "-ec",
+        'RUNSC_SHA512="${RUNSC_SHA512:-$(cut -d" " -f1 /gvisor/runsc.sha512)}" '
+        'SHIM_SHA512="${SHIM_SHA512:-$(cut -d" " -f1 /gvisor/containerd-shim-runsc-v1.sha512)}" '
+        "exec /bin/sh /opt/kubesandbox/install-gvisor.sh",
+    ]
     assert install["env"] == [
         {"name": "HOST_ROOT", "value": "/host"},
         {"name": "HANDLER", "value": "runsc"},
@@ -166,6 +176,54 @@ def test_install_container_gets_the_environment_the_script_reads() -> None:
     header = SCRIPT.read_text().split("set -eu")[0]
     for variable in install["env"]:
         assert f"#   {variable['name']} " in header
+
+
+def test_unpinned_release_takes_the_published_checksums(tmp_path: Path) -> None:
+    unpinned = dataclasses.replace(NODES, release=GvisorRelease(date="20250512"))
+    [install] = pod(create(unpinned))["containers"]
+    assert [v["name"] for v in install["env"]] == [
+        "HOST_ROOT",
+        "HANDLER",
+        "SOURCE_DIR",
+        "CONTAINERD_FLAVOUR",
+        "READY_LABEL",
+        "NODE_NAME",
+    ]
+    # Run the container's own command line with sh, the script swapped for one that prints the
+    # digests it was given, against .sha512 files in gVisor's published format.
+    source = tmp_path / "gvisor"
+    source.mkdir()
+    (source / "runsc.sha512").write_text(f"{'a' * 128}  runsc\n")
+    (source / "containerd-shim-runsc-v1.sha512").write_text(
+        f"{'b' * 128}  containerd-shim-runsc-v1\n"
+    )
+    script = tmp_path / "install-gvisor.sh"
+    script.write_text('echo "$RUNSC_SHA512 $SHIM_SHA512"\n')
+    command = (
+        install["command"][2]
+        .replace("/gvisor/", f"{source}/")
+        .replace("/opt/kubesandbox/install-gvisor.sh", str(script))
+    )
+    result = subprocess.run(["sh", "-ec", command], capture_output=True, text=True, check=True)
+    assert result.stdout == f"{'a' * 128} {'b' * 128}\n"
+    pinned = subprocess.run(
+        ["sh", "-ec", command],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "RUNSC_SHA512": "c" * 128, "SHIM_SHA512": "d" * 128},
+    )
+    assert pinned.stdout == f"{'c' * 128} {'d' * 128}\n"
+
+
+def test_pinning_only_one_binary_is_refused() -> None:
+    half = dataclasses.replace(NODES, release=GvisorRelease(date="20250512", runsc_sha512=RUNSC))
+    assert rendered(half) == [
+        "release = {'runsc_sha512': '"
+        + RUNSC
+        + "', 'shim_sha512': None}: pin both sha512 values or neither; one alone leaves the "
+        "other binary unpinned"
+    ]
 
 
 def test_runtime_class_selects_the_ready_label_not_the_opt_in_label() -> None:
@@ -196,7 +254,7 @@ BAD = {
         "release.runsc_sha512 = 'abc': must be the release's sha512: 128 lowercase hex digits",
     ),
 }
-NODE_BAD = {
+NODE_BAD: dict[str, tuple[dict[str, Any], str]] = {
     "handler runc": (
         {"handler": "runc"},
         "handler = 'runc': names containerd's unsandboxed default runtime",

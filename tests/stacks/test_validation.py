@@ -14,8 +14,14 @@ from stacks.spec import GkeStandard, StackSpec
 from tests.conftest import TEST_CONFIG
 from tools import engine
 
-PLATFORM = dev.STACK.platform
-assert isinstance(PLATFORM, GkeStandard)
+
+def _gke_standard() -> GkeStandard:
+    platform = dev.STACK.platform
+    assert isinstance(platform, GkeStandard)
+    return platform
+
+
+PLATFORM = _gke_standard()
 CLUSTER = PLATFORM.cluster
 SYSTEM, SANDBOX = CLUSTER.node_pools
 RUNNER = Workload(name="runner", image="registry.example/runner:1.0.0", runtime=GKE_GVISOR)
