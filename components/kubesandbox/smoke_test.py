@@ -82,7 +82,8 @@ class SandboxSmokeTestArgs:
 
 
 class SandboxSmokeTest(pulumi.ComponentResource):
-    """One Job that fails `pulumi up` unless its pod runs inside the runtime's sandbox.
+    """A Job that fails `pulumi up` unless its pod runs inside the runtime's sandbox, and a
+    NetworkPolicy that keeps that pod off the network.
 
     Pass the Kubernetes provider in `opts.providers`. `result` reads "passed: ..." once the Job
     has completed; in a preview it is unknown.
@@ -100,9 +101,27 @@ class SandboxSmokeTest(pulumi.ComponentResource):
         raise_if_any(f'smoke test "{name}"', problems(args))
         super().__init__("kubesandbox:index:SandboxSmokeTest", name, None, opts)
 
+        child = pulumi.ResourceOptions(parent=self)
         template = pod_template(args)
         labels = {**_NAME_LABEL, **MANAGED_BY}
         timeout = f"{args.timeout_seconds + _AWAIT_MARGIN_SECONDS}s"
+
+        # The check needs no network at all. The workload's namespace usually denies everything
+        # already; this policy keeps the pod closed, from its start, in a namespace that does not.
+        fence = k8s.networking.v1.NetworkPolicy(
+            f"{name}-network-policy",
+            metadata={
+                "name": f"{_name_prefix(args.runtime)}-deny-all",
+                "namespace": args.namespace,
+                "labels": labels,
+            },
+            spec={
+                "podSelector": {"matchLabels": _NAME_LABEL},
+                "policyTypes": ["Ingress", "Egress"],
+            },
+            opts=child,
+        )
+
         self.job = k8s.batch.v1.Job(
             f"{name}-job",
             metadata={
@@ -122,7 +141,7 @@ class SandboxSmokeTest(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=list(args.wait_for),
+                depends_on=[fence, *args.wait_for],
                 custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
             ),
         )
@@ -199,8 +218,11 @@ def job_name(runtime: Runtime, template: Mapping[str, Any], triggers: Mapping[st
     """
     checked = json.dumps({"pod": template, "triggers": dict(triggers)}, sort_keys=True)
     digest = hashlib.sha256(checked.encode()).hexdigest()[:10]
-    class_part = re.sub(r"[^a-z0-9-]", "-", runtime.class_name)[:40].strip("-")
-    return f"smoke-{class_part}-{digest}"
+    return f"{_name_prefix(runtime)}-{digest}"
+
+
+def _name_prefix(runtime: Runtime) -> str:
+    return "smoke-" + re.sub(r"[^a-z0-9-]", "-", runtime.class_name)[:40].strip("-")
 
 
 def outcome(runtime: Runtime, namespace: str, status: Any) -> str:

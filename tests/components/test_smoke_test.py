@@ -59,9 +59,25 @@ def test_registers_one_job_under_the_component_through_the_provider() -> None:
     plan = deploy(gvisor())
     component = plan.named("runner-smoke")
     assert component.type == "kubesandbox:index:SandboxSmokeTest"
-    children = [(r.type, r.name) for r in plan.resources if r.parent == component.urn]
-    assert children == [("kubernetes:batch/v1:Job", "runner-smoke-job")]
-    assert plan.named("runner-smoke-job").provider == plan.named("cluster").urn
+    children = sorted((r.type, r.name) for r in plan.resources if r.parent == component.urn)
+    assert children == [
+        ("kubernetes:batch/v1:Job", "runner-smoke-job"),
+        ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "runner-smoke-network-policy"),
+    ]
+    provider = plan.named("cluster").urn
+    assert {r.provider for r in plan.resources if r.parent == component.urn} == {provider}
+
+
+def test_pod_is_fenced_off_the_network_before_it_starts() -> None:
+    plan = deploy(gvisor())
+    policy = plan.named("runner-smoke-network-policy")
+    assert policy.inputs["metadata"]["name"] == "smoke-gvisor-deny-all"
+    assert policy.inputs["metadata"]["namespace"] == "runner"
+    assert policy.inputs["spec"] == {
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "sandbox-smoke-test"}},
+        "policyTypes": ["Ingress", "Egress"],
+    }
+    assert policy.urn in plan.named("runner-smoke-job").dependencies
 
 
 def test_job_runs_once_within_its_deadline_and_stays_as_the_record() -> None:
