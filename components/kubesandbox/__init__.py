@@ -4,6 +4,7 @@ from kubesandbox.errors import Problem, SpecError
 from kubesandbox.gke_cluster import SandboxedGkeCluster, SandboxedGkeClusterArgs
 from kubesandbox.gke_spec import GkeCluster, NodePool, Regional, ReleaseChannel, Taint, Zonal
 from kubesandbox.runtime import GKE_GVISOR, Isolation, Runtime, Toleration
+from kubesandbox.smoke_test import SandboxSmokeTest, SandboxSmokeTestArgs
 from kubesandbox.workload import SandboxedWorkload, SandboxedWorkloadArgs
 from kubesandbox.workload_spec import Egress, Resources, Workload
 
@@ -18,6 +19,8 @@ __all__ = [
     "ReleaseChannel",
     "Resources",
     "Runtime",
+    "SandboxSmokeTest",
+    "SandboxSmokeTestArgs",
     "SandboxedGkeCluster",
     "SandboxedGkeClusterArgs",
     "SandboxedWorkload",

@@ -13,6 +13,11 @@ import pulumi_kubernetes as k8s
 from kubesandbox import workload_spec
 from kubesandbox.errors import raise_if_any
 from kubesandbox.labels import ALLOWED_RUNTIME_CLASSES_ANNOTATION, MANAGED_BY, SANDBOXED_LABEL
+from kubesandbox.pod_template import (
+    container_security_context,
+    pod_security_context,
+    runtime_placement,
+)
 from kubesandbox.workload_spec import Egress, Workload
 
 # The metadata server hands out node and workload credentials. Sandboxed code must never reach it.
@@ -161,22 +166,16 @@ def pod_spec(workload: Workload, *, runtime_scheduling: bool = True) -> dict[str
     container: dict[str, Any] = {
         "name": workload.name,
         "image": workload.image,
-        "imagePullPolicy": "IfNotPresent",
+        # Always: the kubelet then checks on every start that this pod may pull the image,
+        # instead of reusing a copy another tenant's pod pulled onto the shared node.
+        "imagePullPolicy": "Always",
         "resources": {
             "requests": workload.resources.requests,
             "limits": workload.resources.limits,
         },
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "runAsUser": workload.run_as_user,
-            "runAsGroup": workload.run_as_user,
-            "capabilities": {
-                "drop": ["ALL"],
-                **({"add": list(workload.add_capabilities)} if workload.add_capabilities else {}),
-            },
-        },
+        "securityContext": container_security_context(
+            workload.run_as_user, workload.add_capabilities
+        ),
         "volumeMounts": [
             {"name": _volume_name(i), "mountPath": path}
             for i, path in enumerate(workload.writable_paths)
@@ -194,28 +193,29 @@ def pod_spec(workload: Workload, *, runtime_scheduling: bool = True) -> dict[str
             "tcpSocket": {"port": workload.port},
             "periodSeconds": 10,
         }
+        # A container that stops accepting connections is restarted. The first check waits for
+        # a slow start under the sandbox; three misses in a row are needed, not one.
+        container["livenessProbe"] = {
+            "tcpSocket": {"port": workload.port},
+            "initialDelaySeconds": 30,
+            "periodSeconds": 20,
+            "failureThreshold": 3,
+        }
     spec: dict[str, Any] = {
         "runtimeClassName": runtime.class_name,
         "serviceAccountName": workload.name,
         "automountServiceAccountToken": False,
         # Service links would expose every Service in the namespace as environment variables.
         "enableServiceLinks": False,
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": workload.run_as_user,
-            "runAsGroup": workload.run_as_user,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": pod_security_context(workload.run_as_user),
         "containers": [container],
         "volumes": [
             {"name": _volume_name(i), "emptyDir": {"sizeLimit": workload.scratch_size}}
             for i in range(len(workload.writable_paths))
         ],
     }
-    if runtime_scheduling and runtime.node_selector:
-        spec["nodeSelector"] = dict(runtime.node_selector)
-    if runtime_scheduling and runtime.tolerations:
-        spec["tolerations"] = [t.manifest() for t in runtime.tolerations]
+    if runtime_scheduling:
+        spec.update(runtime_placement(runtime))
     return spec
 
 

@@ -127,7 +127,7 @@ def problems(workload: Workload) -> list[Problem]:
                 "must be at least 30 so that a slow image pull is not reported as a failure",
             )
         )
-    found += _resource_problems(workload.resources)
+    found += resource_problems(workload.resources)
     for path in workload.writable_paths:
         if not path.startswith("/"):
             found.append(Problem("writable_paths", path, "must be an absolute path"))
@@ -143,7 +143,7 @@ _QUANTITY_FIX = "must be a Kubernetes quantity such as 500m, 1, 256Mi or 2Gi"
 
 
 def image_problems(image: str) -> list[Problem]:
-    """A problem when the image names no tag or digest, or floats on `latest`."""
+    """An image reference that is malformed, unpinned or `latest`, as a problem of `image`."""
     reference, _, digest = image.partition("@")
     name, _, tag = reference.rsplit("/", 1)[-1].partition(":")
     well_formed = (
@@ -159,7 +159,8 @@ def image_problems(image: str) -> list[Problem]:
     return []
 
 
-def _resource_problems(resources: Resources) -> list[Problem]:
+def resource_problems(resources: Resources) -> list[Problem]:
+    """Requests that are not positive quantities and limits below their requests."""
     found: list[Problem] = []
     for kind in ("cpu", "memory"):
         request = resources.requests[kind]

@@ -121,6 +121,26 @@ def test_pod_runs_in_gvisor_hardened_for_restricted() -> None:
     assert pod["volumes"] == [{"name": "scratch-0", "emptyDir": {"sizeLimit": "256Mi"}}]
 
 
+def test_container_pulls_on_every_start_and_is_probed_on_its_port() -> None:
+    pod = deploy(RUNNER).named("runner-deployment").inputs["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["imagePullPolicy"] == "Always"
+    assert container["readinessProbe"] == {"tcpSocket": {"port": 8080}, "periodSeconds": 10}
+    assert container["livenessProbe"] == {
+        "tcpSocket": {"port": 8080},
+        "initialDelaySeconds": 30,
+        "periodSeconds": 20,
+        "failureThreshold": 3,
+    }
+
+
+def test_workload_without_a_port_has_no_probes() -> None:
+    plan = deploy(Workload(name="runner", image="r/runner:1", runtime=GKE_GVISOR, port=None))
+    [container] = plan.named("runner-deployment").inputs["spec"]["template"]["spec"]["containers"]
+    assert "readinessProbe" not in container
+    assert "livenessProbe" not in container
+
+
 def test_rollout_fails_fast_and_waits_for_the_sandbox_pool() -> None:
     plan = deploy(RUNNER)
     deployment = plan.named("runner-deployment")
