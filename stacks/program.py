@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -14,11 +15,13 @@ from kubesandbox import (
     SandboxedWorkload,
     SandboxedWorkloadArgs,
 )
+from kubesandbox.admission import SandboxAdmission, SandboxAdmissionArgs
 from kubesandbox.errors import raise_if_any
 from kubesandbox.kata import KataContainers, KataContainersArgs
 from kubesandbox.node_installer import GvisorNodeInstaller, GvisorNodeInstallerArgs
 from kubesandbox.runtime import GKE_GVISOR
 from kubesandbox.runtime_classes import RuntimeClasses, RuntimeClassesArgs
+from kubesandbox.smoke_test import SandboxSmokeTest, SandboxSmokeTestArgs
 from stacks import settings, spec, stack_spec
 from stacks.spec import ExistingCluster, GkeAutopilot
 
@@ -45,17 +48,39 @@ def deploy(stack_name: str) -> None:
     else:
         target = _gke(stack_name, platform, config)
 
+    on_cluster = pulumi.ResourceOptions(providers=[target.provider])
+    # In force before any workload, so that the API server itself refuses a pod template in a
+    # sandboxed namespace that names no allowed RuntimeClass, whoever applies it.
+    admission = SandboxAdmission(f"{stack_name}-admission", SandboxAdmissionArgs(), opts=on_cluster)
+
+    smoke_results: dict[str, pulumi.Output[str]] = {}
     for workload in stack.workloads:
-        SandboxedWorkload(
+        deployed = SandboxedWorkload(
             workload.name,
             SandboxedWorkloadArgs(
                 workload=workload,
-                wait_for=target.needs.get(workload.runtime.class_name, ()),
+                wait_for=[*target.needs.get(workload.runtime.class_name, ()), admission],
                 runtime_scheduling=target.runtime_scheduling,
             ),
-            opts=pulumi.ResourceOptions(providers=[target.provider]),
+            opts=on_cluster,
         )
+        if stack.smoke_tests:
+            runtime = workload.runtime
+            if not target.runtime_scheduling:
+                runtime = dataclasses.replace(runtime, node_selector={}, tolerations=())
+            smoke = SandboxSmokeTest(
+                f"{workload.name}-smoke-test",
+                SandboxSmokeTestArgs(
+                    namespace=deployed.namespace.metadata.apply(lambda m: str(m["name"])),
+                    runtime=runtime,
+                    wait_for=[deployed],
+                ),
+                opts=on_cluster,
+            )
+            smoke_results[workload.name] = smoke.result
 
+    if smoke_results:
+        pulumi.export("smoke_tests", smoke_results)
     pulumi.export(
         "workloads",
         {

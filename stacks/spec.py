@@ -90,6 +90,9 @@ class StackSpec:
     """Where the workloads run."""
     workloads: Sequence[Workload]
     """Sandboxed workloads to deploy."""
+    smoke_tests: bool = True
+    """After deploy, run a Job in each workload's namespace that fails the update unless it runs
+    in the expected sandbox; its result is the `smoke_tests` stack output."""
 
 
 def problems(stack: StackSpec) -> list[Problem]:

@@ -19,14 +19,14 @@ def render(stack: str, out: Path) -> Path:
 def test_render_writes_tree_manifests_and_json(tmp_path: Path) -> None:
     out = render("dev", tmp_path / "dev")
     tree = (out / "tree.txt").read_text()
-    assert tree.startswith("stack dev: 26 resources\n")
+    assert tree.startswith("stack dev: 35 resources\n")
     assert "gcp:container/nodePool:NodePool  dev-gvisor" in tree
     assert 'nodeConfig.sandboxConfig.type: "GVISOR"' in tree
     assert 'spec.template.spec.runtimeClassName: "gvisor"' in tree
     manifest = (out / "manifests" / "nginx" / "deployment-nginx.yaml").read_text()
     assert "runtimeClassName: gvisor" in manifest
     data = json.loads((out / "resources.json").read_text())
-    assert len(data["resources"]) == 26
+    assert len(data["resources"]) == 35
 
 
 def test_identical_renders_say_no_changes(
