@@ -14,6 +14,7 @@ import pytest
 
 from kubesandbox import SpecError
 from kubesandbox.node_installer import (
+    INSTALLER_EXCEPTIONS,
     GvisorNodeInstaller,
     GvisorNodeInstallerArgs,
     GvisorNodes,
@@ -311,3 +312,15 @@ def test_component_refuses_before_registering_its_resources() -> None:
     assert str(raised.value) == (
         "gVisor installer \"gi\": handler = 'runc': names containerd's unsandboxed default runtime"
     )
+
+
+def test_scanner_exceptions_are_annotated_on_the_daemon_set_alone() -> None:
+    plan = create()
+    daemon_set = plan.of_type("kubernetes:apps/v1:DaemonSet")[0].inputs
+    annotations = daemon_set["metadata"]["annotations"]
+    assert sorted(annotations.values()) == sorted(
+        f"{check}={reason}" for check, reason in INSTALLER_EXCEPTIONS.items()
+    )
+    assert all(key.startswith("checkov.io/skip") for key in annotations)
+    others = [r for r in plan.resources if r.type != "kubernetes:apps/v1:DaemonSet"]
+    assert all("checkov.io" not in str(r.inputs) for r in others)
