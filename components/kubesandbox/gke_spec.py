@@ -128,7 +128,7 @@ def problems(cluster: GkeCluster) -> list[Problem]:
     found = names.gke_name("name", cluster.name)
     found += names.duplicates("node_pools[].name", (p.name for p in cluster.node_pools))
     for pool in cluster.node_pools:
-        found += [p.within(f'node_pools["{pool.name}"]') for p in _pool_problems(pool)]
+        found += [p.within(f'node_pools["{pool.name}"]') for p in pool_problems(pool)]
     ordinary = [p for p in cluster.node_pools if not p.sandboxed]
     if not any(p.min_nodes >= 1 for p in ordinary):
         found.append(
@@ -159,7 +159,8 @@ def problems(cluster: GkeCluster) -> list[Problem]:
     return found
 
 
-def _pool_problems(pool: NodePool) -> list[Problem]:
+def pool_problems(pool: NodePool) -> list[Problem]:
+    """Every way one node pool breaks GKE's or GKE Sandbox's rules."""
     found = names.gke_name("name", pool.name)
     if pool.sandboxed and pool.image_type != SANDBOX_IMAGE_TYPE:
         found.append(
