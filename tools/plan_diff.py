@@ -42,8 +42,8 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
         lines.append(f"- {_label(old[urn])}")
     for urn, old_urn in sorted(renamed.items()):
         lines.append(f"> {_label(old[old_urn])} → {new[urn]['name']}")
-        changes = _changes(_without_aliases(old[old_urn]), _without_aliases(new[urn]))
-        lines += [f"    {change}" for change in changes if not change.startswith("name:")]
+        moved = _changes(_without_aliases(old[old_urn]), _without_aliases(new[urn]))
+        lines += [f"    {change}" for change in moved if not change.startswith("name:")]
     for urn in sorted(old.keys() & new.keys()):
         changes = list(_changes(old[urn], new[urn]))
         if changes:
