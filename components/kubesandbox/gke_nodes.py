@@ -56,7 +56,7 @@ def node_pool(
     opts: pulumi.ResourceOptions,
 ) -> gcp.container.NodePool:
     """An autoscaled, auto-repaired, surge-upgraded GKE node pool in `cluster`."""
-    return gcp.container.NodePool(
+    created: gcp.container.NodePool = gcp.container.NodePool(
         resource_name,
         project=project,
         name=pool.name,
@@ -82,3 +82,4 @@ def node_pool(
             opts,
         ),
     )
+    return created
