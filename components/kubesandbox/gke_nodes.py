@@ -56,6 +56,7 @@ def node_pool(
     opts: pulumi.ResourceOptions,
 ) -> gcp.container.NodePool:
     """An autoscaled, auto-repaired, surge-upgraded GKE node pool in `cluster`."""
+    # The SDK's overloads cannot type node_config's dict, so the call is typed here.
     created: gcp.container.NodePool = gcp.container.NodePool(
         resource_name,
         project=project,
