@@ -110,14 +110,17 @@ class GkeCluster:
 
     @property
     def sandbox_pools(self) -> list[NodePool]:
+        """The pools with sandboxed=True."""
         return [p for p in self.node_pools if p.sandboxed]
 
     def location(self, region: str) -> str:
+        """The cluster's GKE location: its zone when zonal, else the region."""
         if isinstance(self.topology, Zonal):
             return f"{region}-{self.topology.zone}"
         return region
 
     def node_locations(self, region: str) -> list[str] | None:
+        """The zones nodes run in for a regional cluster; None for a zonal one."""
         if isinstance(self.topology, Regional):
             return [f"{region}-{zone}" for zone in self.topology.zones]
         return None
