@@ -71,7 +71,7 @@ def deploy(stack_name: str) -> None:
             smoke = SandboxSmokeTest(
                 f"{workload.name}-smoke-test",
                 SandboxSmokeTestArgs(
-                    namespace=deployed.namespace.metadata.apply(lambda m: str(m["name"])),
+                    namespace=workload.namespace_name,
                     runtime=runtime,
                     wait_for=[deployed],
                 ),

@@ -67,10 +67,27 @@ class Plan:
         return matches[0]
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
 class _Mocks(pulumi.runtime.Mocks):
-    """A resource's state is its inputs: the provider-computed rest stays unknown."""
+    """A resource's state is its inputs: the provider-computed rest stays unknown. A
+    StackReference's state is the outputs given for the stack it names."""
+
+    def __init__(self) -> None:
+        self.stack_references: Mapping[str, Mapping[str, Any]] = {}
+        """Outputs by stack name, for the StackReferences the program reads."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.typ == STACK_REFERENCE:
+            stack = str(args.inputs.get("name") or args.name)
+            if stack not in self.stack_references:
+                raise KeyError(
+                    f"StackReference {stack!r}: no outputs given for it; pass "
+                    f"stack_references={{{stack!r}: {{...}}}} to engine.run"
+                )
+            outputs = dict(self.stack_references[stack])
+            return stack, {"name": stack, "outputs": outputs, "secretOutputNames": []}
         return f"{args.name}-id", dict(args.inputs)
 
     def call(
@@ -83,7 +100,8 @@ class RecordingMonitor(mocks.MockMonitor):
     """The mock resource monitor, also keeping each registration's options."""
 
     def __init__(self, disabled_default_providers: frozenset[str]) -> None:
-        super().__init__(_Mocks())
+        self.resource_mocks = _Mocks()
+        super().__init__(self.resource_mocks)
         self.plan = Plan()
         self._disabled = disabled_default_providers
 
@@ -190,10 +208,13 @@ def run(
     project: str,
     stack: str,
     config: Mapping[str, str],
+    stack_references: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Plan:
-    """Run `program` against the recording engine with the given config, as a preview would."""
+    """Run `program` against the recording engine with the given config, as a preview would.
+    `stack_references` gives, by stack name, the outputs a `pulumi.StackReference` reads."""
     disabled = frozenset(json.loads(config.get("pulumi:disable-default-providers", "[]")))
     monitor = RecordingMonitor(disabled)
+    monitor.resource_mocks.stack_references = stack_references or {}
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:

@@ -25,6 +25,7 @@ class Problem:
         return Problem(f"{prefix}{joiner}{self.field}", self.value, self.fix)
 
     def render(self, subject: str) -> str:
+        """One line: subject, field, value and fix."""
         return f"{subject}: {self.field} = {self.value!r}: {self.fix}"
 
 

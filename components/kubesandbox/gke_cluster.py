@@ -13,18 +13,29 @@ import pulumi_kubernetes as k8s
 
 from kubesandbox import gke_spec
 from kubesandbox.errors import raise_if_any
-from kubesandbox.gke_spec import AutopilotCluster, GkeCluster, NodePool
+from kubesandbox.gke_nodes import (
+    CLOUD_PLATFORM_SCOPE,
+    NODE_POOL_IGNORE_CHANGES,
+    node_config,
+    node_pool,
+)
+from kubesandbox.gke_spec import AutopilotCluster, GkeCluster
 from kubesandbox.kubeconfig import gke_kubeconfig
 
+__all__ = [
+    "CLUSTER_IGNORE_CHANGES",
+    "NODE_POOL_IGNORE_CHANGES",
+    "NODE_ROLES",
+    "SandboxedGkeCluster",
+    "SandboxedGkeClusterArgs",
+]
+
 # Values GKE changes after creation. Declaring them would plan a change, or a replacement, on every
-# preview: the default pool's settings and size matter only until it is removed, and an autoscaled
-# pool's size is the autoscaler's business.
+# preview: the default pool's settings and size matter only until it is removed.
 CLUSTER_IGNORE_CHANGES = ["nodeConfig", "nodePools", "initialNodeCount"]
-NODE_POOL_IGNORE_CHANGES = ["initialNodeCount", "nodeCount"]
 
 # The node service account gets only what nodes need to log, report metrics and pull images.
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader")
-_CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 
 @dataclass(frozen=True)
@@ -169,7 +180,7 @@ class SandboxedGkeCluster(pulumi.ComponentResource):
                 "cluster_autoscaling": {
                     "auto_provisioning_defaults": {
                         "service_account": node_account.email,
-                        "oauth_scopes": [_CLOUD_PLATFORM_SCOPE],
+                        "oauth_scopes": [CLOUD_PLATFORM_SCOPE],
                     }
                 },
             }
@@ -180,9 +191,7 @@ class SandboxedGkeCluster(pulumi.ComponentResource):
                 "remove_default_node_pool": True,
                 "initial_node_count": 1,
                 # The short-lived default pool is hardened like the others all the same.
-                "node_config": _node_config(
-                    spec.node_pools[0], node_account.email, sandboxed=False
-                ),
+                "node_config": node_config(spec.node_pools[0], node_account.email, sandboxed=False),
                 "datapath_provider": "ADVANCED_DATAPATH",
                 "workload_identity_config": {"workload_pool": f"{args.project}.svc.id.goog"},
                 "enable_shielded_nodes": True,
@@ -199,33 +208,19 @@ class SandboxedGkeCluster(pulumi.ComponentResource):
             ),
         )
 
-        self.node_pools = {}
-        for pool in [] if isinstance(spec, AutopilotCluster) else spec.node_pools:
-            self.node_pools[pool.name] = gcp.container.NodePool(
+        self.node_pools = {
+            pool.name: node_pool(
                 f"{name}-{pool.name}",
+                pool,
                 project=args.project,
-                name=pool.name,
                 cluster=self.cluster.name,
                 # Taken from the cluster, not recomputed, so the pool is never replaced for it.
                 location=self.cluster.location,
-                initial_node_count=max(pool.min_nodes, 1),
-                autoscaling={
-                    "min_node_count": pool.min_nodes,
-                    "max_node_count": pool.max_nodes,
-                    "location_policy": "BALANCED",
-                },
-                ignore_node_count_changes=True,
-                management={"auto_repair": True, "auto_upgrade": True},
-                upgrade_settings={"strategy": "SURGE", "max_surge": 1, "max_unavailable": 0},
-                node_config=_node_config(pool, node_account.email, sandboxed=pool.sandboxed),
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    # Pool names are fixed, so a replacement must delete the old pool first.
-                    delete_before_replace=True,
-                    ignore_changes=NODE_POOL_IGNORE_CHANGES,
-                    custom_timeouts=pulumi.CustomTimeouts(create="30m", update="30m", delete="30m"),
-                ),
+                service_account=node_account.email,
+                opts=child,
             )
+            for pool in ([] if isinstance(spec, AutopilotCluster) else spec.node_pools)
+        }
         self.sandbox_node_pools = [self.node_pools[p.name] for p in spec.sandbox_pools]
         self.kata_node_pools = [self.node_pools[p.name] for p in spec.kata_pools]
 
@@ -244,35 +239,3 @@ class SandboxedGkeCluster(pulumi.ComponentResource):
                 "sandbox_node_pools": [p.name for p in spec.sandbox_pools],
             }
         )
-
-
-def _node_config(
-    pool: NodePool, service_account: pulumi.Input[str], *, sandboxed: bool
-) -> dict[str, Any]:
-    config: dict[str, Any] = {
-        "machine_type": pool.machine_type,
-        "image_type": pool.image_type,
-        "disk_size_gb": pool.disk_size_gb,
-        "disk_type": "pd-balanced",
-        "spot": pool.spot,
-        "service_account": service_account,
-        "oauth_scopes": [_CLOUD_PLATFORM_SCOPE],
-        # Pods see the GKE metadata server (Workload Identity), never the node's credentials.
-        "workload_metadata_config": {"mode": "GKE_METADATA"},
-        "shielded_instance_config": {
-            "enable_secure_boot": True,
-            "enable_integrity_monitoring": True,
-        },
-        "metadata": {"disable-legacy-endpoints": "true"},
-        "labels": dict(pool.labels),
-        "taints": [{"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints],
-    }
-    if sandboxed:
-        config["sandbox_config"] = {"type": "GVISOR"}
-    if pool.kata:
-        # Kata starts a VM per pod; on Compute Engine that VM is nested in the node's own.
-        config["advanced_machine_features"] = {
-            "threads_per_core": pool.threads_per_core,
-            "enable_nested_virtualization": True,
-        }
-    return config

@@ -125,6 +125,7 @@ class GkeCluster:
 
     @property
     def sandbox_pools(self) -> list[NodePool]:
+        """The pools with sandboxed=True."""
         return [p for p in self.node_pools if p.sandboxed]
 
     @property
@@ -132,11 +133,13 @@ class GkeCluster:
         return [p for p in self.node_pools if p.kata]
 
     def location(self, region: str) -> str:
+        """The cluster's GKE location: its zone when zonal, else the region."""
         if isinstance(self.topology, Zonal):
             return f"{region}-{self.topology.zone}"
         return region
 
     def node_locations(self, region: str) -> list[str] | None:
+        """The zones nodes run in for a regional cluster; None for a zonal one."""
         if isinstance(self.topology, Regional):
             return [f"{region}-{zone}" for zone in self.topology.zones]
         return None
@@ -199,7 +202,7 @@ def problems(cluster: GkeCluster) -> list[Problem]:
     found = names.gke_name("name", cluster.name)
     found += names.duplicates("node_pools[].name", (p.name for p in cluster.node_pools))
     for pool in cluster.node_pools:
-        found += [p.within(f'node_pools["{pool.name}"]') for p in _pool_problems(pool)]
+        found += [p.within(f'node_pools["{pool.name}"]') for p in pool_problems(pool)]
     ordinary = [p for p in cluster.node_pools if not p.sandboxed and not p.kata]
     if not any(p.min_nodes >= 1 for p in ordinary):
         found.append(
@@ -230,7 +233,8 @@ def problems(cluster: GkeCluster) -> list[Problem]:
     return found
 
 
-def _pool_problems(pool: NodePool) -> list[Problem]:
+def pool_problems(pool: NodePool) -> list[Problem]:
+    """Every way one node pool breaks GKE's or GKE Sandbox's rules."""
     found = names.gke_name("name", pool.name)
     if pool.kata:
         found += _kata_pool_problems(pool)

@@ -28,6 +28,7 @@ class Toleration:
     """Taint effect tolerated: NoSchedule, PreferNoSchedule or NoExecute."""
 
     def manifest(self) -> dict[str, str]:
+        """The toleration as a pod spec spells it."""
         return {"key": self.key, "operator": "Equal", "value": self.value, "effect": self.effect}
 
 

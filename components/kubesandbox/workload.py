@@ -11,7 +11,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from kubesandbox import workload_spec
-from kubesandbox.errors import raise_if_any
+from kubesandbox.children import Child
+from kubesandbox.errors import Problem, raise_if_any
 from kubesandbox.labels import ALLOWED_RUNTIME_CLASSES_ANNOTATION, MANAGED_BY, SANDBOXED_LABEL
 from kubesandbox.pod_template import (
     container_security_context,
@@ -27,6 +28,13 @@ PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 # Time Pulumi allows beyond the rollout's own deadline, so Kubernetes' reason is what surfaces.
 _AWAIT_MARGIN_SECONDS = 60
 
+# Children, by the suffix on the component's name. Renaming one adds its old suffix to `previous`.
+NAMESPACE = Child("namespace")
+SERVICE_ACCOUNT = Child("service-account")
+DEPLOYMENT = Child("deployment")
+SERVICE = Child("service")
+DISRUPTION_BUDGET = Child("disruption-budget")
+
 
 @dataclass(frozen=True)
 class SandboxedWorkloadArgs:
@@ -39,15 +47,24 @@ class SandboxedWorkloadArgs:
     runtime_scheduling: bool = True
     """Repeat the runtime's nodeSelector and tolerations on the pods; False where the platform
     places sandboxed pods itself (GKE Autopilot)."""
+    create_namespace: bool = True
+    """Create the workload's namespace, labelled Pod Security `restricted` and sandboxed. False
+    deploys into an existing namespace, named explicitly in `Workload.namespace`, whose owner must
+    label it; the NetworkPolicies then cover only this workload's pods, not the namespace."""
 
 
 class SandboxedWorkload(pulumi.ComponentResource):
     """Namespace, ServiceAccount, Deployment, Service, PodDisruptionBudget and NetworkPolicies
     of one workload. Pass the Kubernetes provider in `opts.providers`."""
 
-    namespace: k8s.core.v1.Namespace
+    namespace: k8s.core.v1.Namespace | None
+    """The namespace created for the workload; None with `create_namespace=False`."""
+    namespace_name: pulumi.Output[str]
+    """Name of the namespace the workload runs in, once it exists."""
     deployment: k8s.apps.v1.Deployment
+    """The workload's Deployment."""
     service: k8s.core.v1.Service | None
+    """The ClusterIP Service in front of the port; None when the workload has no port."""
 
     def __init__(
         self,
@@ -56,35 +73,48 @@ class SandboxedWorkload(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         workload = args.workload
-        raise_if_any(f'workload "{name}"', workload_spec.problems(workload))
+        raise_if_any(f'workload "{name}"', workload_spec.problems(workload) + args_problems(args))
         super().__init__("kubesandbox:index:SandboxedWorkload", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         labels = {"app.kubernetes.io/name": workload.name, **MANAGED_BY}
 
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata={
-                "name": workload.namespace_name,
-                "labels": {**namespace_labels(), **MANAGED_BY},
-                "annotations": {ALLOWED_RUNTIME_CLASSES_ANNOTATION: workload.runtime.class_name},
-            },
-            opts=child,
-        )
-        # Children name the namespace through its output, so none is created before it.
-        namespace = self.namespace.metadata.apply(lambda m: str(m["name"]))
+        if args.create_namespace:
+            self.namespace = k8s.core.v1.Namespace(
+                NAMESPACE.name(name),
+                metadata={
+                    "name": workload.namespace_name,
+                    "labels": {**namespace_labels(), **MANAGED_BY},
+                    "annotations": {
+                        ALLOWED_RUNTIME_CLASSES_ANNOTATION: workload.runtime.class_name
+                    },
+                },
+                opts=NAMESPACE.options(self, name),
+            )
+            # Children name the namespace through its output, so none is created before it.
+            namespace = self.namespace.metadata.apply(lambda m: str(m["name"]))
+        else:
+            self.namespace = None
+            namespace = pulumi.Output.from_input(workload.namespace_name)
+            pulumi.log.warn(
+                f'namespace "{workload.namespace_name}" is not created here, so nothing here '
+                "labels it: for Pod Security restricted and the sandbox admission policy its owner "
+                f"must set {', '.join(f'{k}={v}' for k, v in namespace_labels().items())} and "
+                f"annotation {ALLOWED_RUNTIME_CLASSES_ANNOTATION}={workload.runtime.class_name}",
+                resource=self,
+            )
+        self.namespace_name = namespace
 
         k8s.core.v1.ServiceAccount(
-            f"{name}-service-account",
+            SERVICE_ACCOUNT.name(name),
             metadata={"name": workload.name, "namespace": namespace, "labels": labels},
             # Untrusted code gets no Kubernetes API credentials.
             automount_service_account_token=False,
-            opts=child,
+            opts=SERVICE_ACCOUNT.options(self, name),
         )
 
         deadline = workload.progress_deadline_seconds
         timeout = f"{deadline + _AWAIT_MARGIN_SECONDS}s"
         self.deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment",
+            DEPLOYMENT.name(name),
             metadata={"name": workload.name, "namespace": namespace, "labels": labels},
             spec={
                 "replicas": workload.replicas,
@@ -101,28 +131,31 @@ class SandboxedWorkload(pulumi.ComponentResource):
                     "spec": pod_spec(workload, runtime_scheduling=args.runtime_scheduling),
                 },
             },
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=list(args.wait_for),
-                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
+            opts=DEPLOYMENT.options(
+                self,
+                name,
+                pulumi.ResourceOptions(
+                    depends_on=list(args.wait_for),
+                    custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
+                ),
             ),
         )
 
         self.service = None
         if workload.port is not None:
             self.service = k8s.core.v1.Service(
-                f"{name}-service",
+                SERVICE.name(name),
                 metadata={"name": workload.name, "namespace": namespace, "labels": labels},
                 spec={
                     "type": "ClusterIP",
                     "selector": {"app.kubernetes.io/name": workload.name},
                     "ports": [{"name": "http", "port": 80, "targetPort": workload.port}],
                 },
-                opts=child,
+                opts=SERVICE.options(self, name),
             )
 
         k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-disruption-budget",
+            DISRUPTION_BUDGET.name(name),
             metadata={"name": workload.name, "namespace": namespace, "labels": labels},
             # maxUnavailable rather than minAvailable: a single-replica workload must not block
             # node upgrades forever.
@@ -130,15 +163,17 @@ class SandboxedWorkload(pulumi.ComponentResource):
                 "maxUnavailable": 1,
                 "selector": {"matchLabels": {"app.kubernetes.io/name": workload.name}},
             },
-            opts=child,
+            opts=DISRUPTION_BUDGET.options(self, name),
         )
 
-        for policy_name, spec in network_policies(workload).items():
+        policies = network_policies(workload, whole_namespace=args.create_namespace)
+        for policy_name, spec in policies.items():
+            policy = Child(policy_name)
             k8s.networking.v1.NetworkPolicy(
-                f"{name}-{policy_name}",
+                policy.name(name),
                 metadata={"name": policy_name, "namespace": namespace, "labels": labels},
                 spec=spec,
-                opts=child,
+                opts=policy.options(self, name),
             )
 
         self.register_outputs(
@@ -148,6 +183,20 @@ class SandboxedWorkload(pulumi.ComponentResource):
                 "runtime_class": workload.runtime.class_name,
             }
         )
+
+
+def args_problems(args: SandboxedWorkloadArgs) -> list[Problem]:
+    """Ways the component's own settings cannot work with the workload."""
+    if not args.create_namespace and args.workload.namespace is None:
+        return [
+            Problem(
+                "namespace",
+                None,
+                "create_namespace=False deploys into an existing namespace, which must be "
+                "named; set namespace",
+            )
+        ]
+    return []
 
 
 def namespace_labels() -> dict[str, str]:
@@ -219,11 +268,21 @@ def pod_spec(workload: Workload, *, runtime_scheduling: bool = True) -> dict[str
     return spec
 
 
-def network_policies(workload: Workload) -> dict[str, dict[str, Any]]:
-    """NetworkPolicies by name: deny everything, then open only what the workload declares."""
+def network_policies(
+    workload: Workload, *, whole_namespace: bool = True
+) -> dict[str, dict[str, Any]]:
+    """NetworkPolicies by name: deny everything, then open only what the workload declares.
+
+    In a namespace of its own the denial covers every pod there. In a shared one
+    (`whole_namespace=False`) it covers only the workload's pods and carries the workload's name,
+    so it neither cuts off the namespace's other pods nor clashes with another workload's."""
     selector = {"matchLabels": {"app.kubernetes.io/name": workload.name}}
+    deny_name = "default-deny" if whole_namespace else f"{workload.name}-default-deny"
     policies: dict[str, dict[str, Any]] = {
-        "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        deny_name: {
+            "podSelector": {} if whole_namespace else selector,
+            "policyTypes": ["Ingress", "Egress"],
+        },
     }
     if workload.port is not None:
         sources: list[dict[str, Any]] = [{"podSelector": {}}]

@@ -44,10 +44,12 @@ class Resources:
 
     @property
     def limits(self) -> dict[str, str]:
+        """Limits as the container spec spells them."""
         return {"cpu": self.cpu_limit or self.cpu, "memory": self.memory_limit or self.memory}
 
     @property
     def requests(self) -> dict[str, str]:
+        """Requests as the container spec spells them."""
         return {"cpu": self.cpu, "memory": self.memory}
 
 
@@ -104,6 +106,7 @@ class Workload:
 
     @property
     def namespace_name(self) -> str:
+        """The namespace the workload runs in: `namespace`, or else its name."""
         return self.namespace or self.name
 
 
