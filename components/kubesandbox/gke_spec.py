@@ -94,16 +94,12 @@ class NodePool:
     """Kata pools only: 1 turns SMT off, so no two VMs share a core's sibling threads; or 2."""
 
 
-@dataclass(frozen=True)
-class GkeCluster:
-    """A GKE Standard cluster whose untrusted workloads run on GKE Sandbox node pools."""
+@dataclass(frozen=True, kw_only=True)
+class ClusterSettings:
+    """What every GKE cluster of this project declares, Standard or Autopilot."""
 
     name: str
     """GKE cluster name."""
-    node_pools: Sequence[NodePool]
-    """At least one ordinary pool for system pods and at least one sandboxed pool."""
-    topology: Zonal | Regional = Zonal()
-    """Where the control plane and the nodes run."""
     release_channel: ReleaseChannel = ReleaseChannel.REGULAR
     """How soon GKE upgrades the cluster."""
     kubernetes_version: str = "1.34"
@@ -122,6 +118,16 @@ class GkeCluster:
     """Secondary range for pod addresses."""
     services_cidr: str = "10.30.0.0/20"
     """Secondary range for Service addresses."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GkeCluster(ClusterSettings):
+    """A GKE Standard cluster whose untrusted workloads run on GKE Sandbox node pools."""
+
+    node_pools: Sequence[NodePool]
+    """At least one ordinary pool for system pods and at least one sandboxed pool."""
+    topology: Zonal | Regional = Zonal()
+    """Where the control plane and the nodes run."""
 
     @property
     def sandbox_pools(self) -> list[NodePool]:
@@ -145,30 +151,9 @@ class GkeCluster:
         return None
 
 
-@dataclass(frozen=True)
-class AutopilotCluster:
+@dataclass(frozen=True, kw_only=True)
+class AutopilotCluster(ClusterSettings):
     """A GKE Autopilot cluster: GKE runs the nodes, and gives a pod gVisor when it asks for it."""
-
-    name: str
-    """GKE cluster name."""
-    release_channel: ReleaseChannel = ReleaseChannel.REGULAR
-    """How soon GKE upgrades the cluster."""
-    kubernetes_version: str = "1.34"
-    """Minimum Kubernetes minor version; manifests are validated against its API schema."""
-    private_nodes: bool = False
-    """Give nodes internal addresses only; egress then goes through Cloud NAT."""
-    master_ipv4_cidr_block: str = "172.16.0.0/28"
-    """The control plane's /28 peering range, used when nodes are private."""
-    authorized_networks: Mapping[str, str] = field(default_factory=dict)
-    """Display name to CIDR allowed to reach the control plane; empty leaves it open."""
-    deletion_protection: bool = True
-    """Refuse to delete the cluster, both in GKE and in Pulumi (protect)."""
-    subnet_cidr: str = "10.10.0.0/20"
-    """Primary range of the cluster's subnet, for nodes."""
-    pods_cidr: str = "10.20.0.0/14"
-    """Secondary range for pod addresses."""
-    services_cidr: str = "10.30.0.0/20"
-    """Secondary range for Service addresses."""
 
     @property
     def sandbox_pools(self) -> list[NodePool]:
